@@ -1,0 +1,197 @@
+//! Every clap type. Doc comments become `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find stored payment-card data (PANs, expiry dates, security codes, track data) in files,
+/// and prove that what should have been deleted is gone. Never prints a full card number.
+#[derive(Debug, Parser)]
+#[command(name = "pansweep", version, about, long_about = None, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Language of human-readable output.
+    #[arg(long, global = true, value_enum, default_value_t = LangArg::En)]
+    pub(crate) lang: LangArg,
+
+    /// Show a progress line on stderr: auto = only when stderr is a terminal.
+    #[arg(long, global = true, value_enum, default_value_t = When::Auto)]
+    pub(crate) progress: When,
+
+    /// Print nothing on stderr except errors.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Scan files and directories for card data.
+    Scan(ScanArgs),
+    /// List or check the detector data (brands, test PANs, keywords, column hints).
+    Detectors(DetectorsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Files and directories to scan.
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Write the report here (created with mode 0600) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Report format [default: text on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<FormatArg>,
+
+    /// Scanning threads [default: number of cores].
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+
+    /// Leave out paths matching this glob (gitignore syntax); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+
+    /// Skip files larger than this (e.g. 500M, 2G); they are reported as skipped.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_filesize: Option<u64>,
+
+    /// Do not cross filesystem boundaries.
+    #[arg(long)]
+    pub(crate) one_file_system: bool,
+
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(short = 'L', long)]
+    pub(crate) follow: bool,
+
+    /// Honour .gitignore and .ignore files (by default they are not: card data hides there).
+    #[arg(long)]
+    pub(crate) respect_ignore: bool,
+
+    /// Report only findings at or above this tier.
+    #[arg(long, value_enum, default_value_t = Level::Low)]
+    pub(crate) min_confidence: Level,
+
+    /// Exit with 1 when a card-data finding is at or above this tier.
+    #[arg(long, value_enum, default_value_t = Level::Medium)]
+    pub(crate) fail_on: Level,
+
+    /// HMAC key file for fingerprints, so runs and hosts can be compared [default: a random key per run].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) fingerprint_key: Option<PathBuf>,
+
+    /// Add a masked snippet of the surrounding text to each finding.
+    #[arg(long)]
+    pub(crate) context: bool,
+
+    /// Lay a directory of detector files over the built-in ones.
+    #[arg(long, value_name = "DIR", env = "PANSWEEP_DETECTORS")]
+    pub(crate) detectors: Option<PathBuf>,
+
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = When::Auto)]
+    pub(crate) color: When,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DetectorsArgs {
+    #[command(subcommand)]
+    pub(crate) action: DetectorsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DetectorsAction {
+    /// Print the brand table and what else the detector set holds.
+    List {
+        /// Lay this directory over the built-in files first.
+        #[arg(long, value_name = "DIR", env = "PANSWEEP_DETECTORS")]
+        detectors: Option<PathBuf>,
+    },
+    /// Validate detector files and run every example through the engine.
+    Check {
+        /// Directory laid over the built-in files [default: the built-in set alone].
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FormatArg {
+    Text,
+    Jsonl,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum When {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LangArg {
+    En,
+    Ja,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Level {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<Level> for pansweep::finding::Confidence {
+    fn from(l: Level) -> Self {
+        use pansweep::finding::Confidence;
+        match l {
+            Level::Low => Confidence::Low,
+            Level::Medium => Confidence::Medium,
+            Level::High => Confidence::High,
+            Level::Critical => Confidence::Critical,
+        }
+    }
+}
+
+/// `123`, `64K`, `500M`, `2G`, `1T` (binary multiples; a trailing `B`/`iB` is accepted).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("invalid size {s:?} (expected e.g. 4096, 64K, 500M, 2G)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(65_536));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

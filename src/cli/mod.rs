@@ -1,0 +1,48 @@
+//! The command line: the only module that touches clap, anyhow, indicatif, signals and the
+//! process exit code. Each subcommand turns its arguments into the library's frozen
+//! configuration and runs it.
+
+mod args;
+mod detectors;
+mod exit;
+mod progress;
+mod scan;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use self::args::{Cli, Command};
+pub(crate) use self::exit::ExitStatus;
+
+/// Parses the command line, runs the command and maps the result to an exit code.
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { ExitStatus::Error } else { ExitStatus::Clean };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    let result = match &cli.command {
+        Command::Scan(a) => scan::run(&cli, a),
+        Command::Detectors(a) => detectors::run(&cli, a),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(err) => {
+            // A closed pipe is the reader's choice, not an error (ripgrep does the same).
+            if err
+                .chain()
+                .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+            {
+                return ExitStatus::Clean.into();
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "pansweep: {err:#}");
+            ExitStatus::Error.into()
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! `pansweep scan`: turns `ScanArgs` into a `ScanJob` and a `Scanner`, runs the pipeline,
+//! and decides the exit code.
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, bail};
+use pansweep::detectors::DetectorSet;
+use pansweep::finding::{Confidence, hex};
+use pansweep::pipeline::{self, Counters, ScanJob};
+use pansweep::report::{self, Format, Lang, ReportWriter, RunInfo};
+use pansweep::scan::ScannerBuilder;
+use sha2::{Digest, Sha256};
+
+use super::ExitStatus;
+use super::args::{Cli, FormatArg, LangArg, ScanArgs, When};
+use super::progress::Progress;
+
+/// Loads the built-in detector set, or lays `dir` over it.
+pub(crate) fn load_detectors(dir: Option<&Path>) -> anyhow::Result<DetectorSet> {
+    match dir {
+        Some(d) => {
+            let set = DetectorSet::with_overlay(d)?;
+            let problems = pansweep::detectors::check::validate(&set);
+            if let Some(p) = problems.first() {
+                bail!(
+                    "detector directory {} is invalid: {p} (run `pansweep detectors check {}`)",
+                    d.display(),
+                    d.display()
+                );
+            }
+            Ok(set)
+        }
+        None => Ok(DetectorSet::builtin()?),
+    }
+}
+
+/// The fingerprint key and its id: from a file, or 32 random bytes for this run only.
+fn fingerprint_key(path: Option<&Path>) -> anyhow::Result<(Vec<u8>, String)> {
+    if let Some(p) = path {
+        let key = std::fs::read(p).with_context(|| format!("cannot read fingerprint key {}", p.display()))?;
+        if key.len() < 16 {
+            bail!(
+                "fingerprint key {} is too short: use at least 16 bytes (e.g. head -c 32 /dev/urandom > key)",
+                p.display()
+            );
+        }
+        let id = hex(&Sha256::digest(&key)[..8]);
+        return Ok((key, format!("sha256:{id}")));
+    }
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("cannot get random bytes for the fingerprint key: {e}"))?;
+    let id = hex(&Sha256::digest(&key)[..8]);
+    Ok((key, format!("random:{id}")))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map_or_else(|_| "unknown".into(), |h| h.trim().to_string())
+}
+
+/// Creates (or truncates) the report file with mode 0600.
+fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create output file {}", path.display()))?;
+    // An existing file keeps its old mode on open: tighten it.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot set mode 0600 on {}", path.display()))?;
+    Ok(f)
+}
+
+pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    let detectors = Arc::new(load_detectors(a.detectors.as_deref())?);
+    let (key, key_id) = fingerprint_key(a.fingerprint_key.as_deref())?;
+    let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(a.context).build();
+
+    let mut job = ScanJob::new(a.paths.clone());
+    if let Some(t) = a.threads {
+        if t == 0 {
+            bail!("--threads must be at least 1");
+        }
+        job.threads = t;
+        job.walk.threads = t;
+    }
+    job.walk.follow = a.follow;
+    job.walk.one_file_system = a.one_file_system;
+    job.walk.respect_ignore = a.respect_ignore;
+    job.walk.excludes.clone_from(&a.exclude);
+    job.max_filesize = a.max_filesize;
+    job.min_confidence = a.min_confidence.into();
+    let fail_on: Confidence = a.fail_on.into();
+
+    for p in &a.paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            bail!("no such file or directory: {}", report::redact_digits(&p.display().to_string()));
+        }
+    }
+
+    let stdout_tty = std::io::stdout().is_terminal();
+    let (out, tty): (Box<dyn Write + Send>, bool) = match &a.output {
+        Some(path) => {
+            let f = create_output(path)?;
+            let m = f.metadata()?;
+            job.output_file = Some((m.dev(), m.ino()));
+            (Box::new(f), false)
+        }
+        None => (Box::new(std::io::stdout()), stdout_tty),
+    };
+    let format = match a.format {
+        Some(FormatArg::Text) => Format::Text,
+        None if tty => Format::Text,
+        Some(FormatArg::Json) => Format::Json,
+        // Default: text for a person at a terminal, JSONL for a pipe or a file.
+        Some(FormatArg::Jsonl) | None => Format::Jsonl,
+    };
+    let color = match a.color {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let lang = match cli.lang {
+        LangArg::En => Lang::En,
+        LangArg::Ja => Lang::Ja,
+    };
+    let mut writer: Box<dyn ReportWriter> = match format {
+        Format::Text => Box::new(report::text::Text::new(out, color, lang)),
+        Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
+        Format::Json => Box::new(report::json::Json::new(out)),
+    };
+
+    let run = RunInfo {
+        tool: "pansweep",
+        version: env!("CARGO_PKG_VERSION"),
+        ruleset: detectors.ruleset.clone(),
+        started: pansweep::time::rfc3339(pansweep::time::unix_now()),
+        host: hostname(),
+        argv: std::env::args().map(|a| report::redact_arg(&a)).collect(),
+        fingerprint_key_id: key_id,
+    };
+
+    // Ctrl-C / SIGTERM: stop, write what we have, exit 130. A second one exits at once.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
+        let _ = ctrlc::set_handler(move || {
+            if interrupted.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            cancel.store(true, Ordering::SeqCst);
+        });
+    }
+
+    let counters = Counters::default();
+    let mut progress = Progress::new(cli.progress, cli.quiet);
+    let outcome =
+        pipeline::run_scan(&job, &scanner, writer.as_mut(), &run, &cancel, &counters, &mut |c| progress.tick(c));
+    progress.finish();
+    let outcome = outcome?;
+
+    if interrupted.load(Ordering::SeqCst) {
+        return Ok(ExitStatus::Interrupted);
+    }
+    Ok(if pipeline::fails(&outcome, fail_on) {
+        ExitStatus::Found
+    } else if outcome.incomplete && !outcome.broken_pipe {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Clean
+    })
+}

@@ -1,0 +1,539 @@
+//! Orchestration: the only module that spawns threads or makes channels.
+//!
+//! ```text
+//! walker thread (ignore::WalkParallel) ──bounded jobs──▶ rayon workers ──bounded results──▶ writer (calling thread)
+//!                                          ▲   │
+//!                                          └───┘ pieces of large files (unbounded, few)
+//! ```
+//!
+//! A worker that opens a file larger than the split threshold cuts it into pieces and
+//! queues all but the first for any idle worker, so one huge file uses every core. The
+//! writer turns piece-relative line numbers into file line numbers by taking pieces in
+//! order. Memory stays bounded: fixed-capacity channels, one reused buffer per worker,
+//! and findings batched per file or piece.
+//!
+//! Cancellation (Ctrl-C, broken pipe, a writer error) is one flag: the walker quits,
+//! workers drop queued work, and the writer writes the summary with `complete: false`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
+
+use crate::finding::{Confidence, Fingerprint};
+use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
+use crate::scan::Scanner;
+use crate::scan::record::Header;
+use crate::source::file::{self, Hit, Piece, PieceStats, Reader};
+use crate::source::walk::{self, Entry, WalkOptions};
+use crate::source::{Skip, SkipKind};
+
+/// What to scan and how.
+#[derive(Clone, Debug)]
+pub struct ScanJob {
+    /// Roots as given.
+    pub roots: Vec<PathBuf>,
+    /// Walk options.
+    pub walk: WalkOptions,
+    /// Scanning threads.
+    pub threads: usize,
+    /// Files larger than this are split across threads.
+    pub split_threshold: u64,
+    /// Size of each piece of a split file.
+    pub piece_size: u64,
+    /// Files larger than this are skipped (`--max-filesize`).
+    pub max_filesize: Option<u64>,
+    /// (device, inode) of the report file, never scanned.
+    pub output_file: Option<(u64, u64)>,
+    /// Findings below this tier are not reported.
+    pub min_confidence: Confidence,
+}
+
+impl ScanJob {
+    /// A job over `roots` with defaults: all cores, 64 MiB split threshold, 16 MiB pieces.
+    pub fn new(roots: Vec<PathBuf>) -> ScanJob {
+        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        ScanJob {
+            roots,
+            walk: WalkOptions { threads, ..WalkOptions::default() },
+            threads,
+            split_threshold: 64 << 20,
+            piece_size: 16 << 20,
+            max_filesize: None,
+            output_file: None,
+            min_confidence: Confidence::Low,
+        }
+    }
+}
+
+/// Live counters for progress display (updated in batches).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Files finished.
+    pub files: AtomicU64,
+    /// Bytes scanned.
+    pub bytes: AtomicU64,
+    /// Findings reported.
+    pub findings: AtomicU64,
+    /// Items skipped.
+    pub skipped: AtomicU64,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The summary as written.
+    pub summary: Summary,
+    /// Strongest tier among reported cardholder-data findings.
+    pub worst: Option<Confidence>,
+    /// Something in scope could not be read (a skip that is not "vanished").
+    pub incomplete: bool,
+    /// The output was closed by its reader (e.g. `| head`).
+    pub broken_pipe: bool,
+}
+
+/// A failure that stops the run (not a per-file problem).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Writing the report failed.
+    #[error("cannot write the report: {0}")]
+    Write(#[source] std::io::Error),
+    /// The walk could not start.
+    #[error(transparent)]
+    Walk(#[from] walk::WalkError),
+    /// The thread pool could not start.
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+enum Job {
+    File(PathBuf),
+    Piece(PieceJob),
+}
+
+struct PieceJob {
+    path: Arc<str>,
+    file: Arc<File>,
+    file_id: u64,
+    index: usize,
+    count: usize,
+    piece: Piece,
+    header: Option<Arc<Header>>,
+}
+
+enum Msg {
+    Done { path: Arc<str>, file_id: u64, index: usize, count: usize, hits: Vec<Hit>, stats: PieceStats },
+    Skip(Skip),
+}
+
+struct Ctx<'a> {
+    job: &'a ScanJob,
+    scanner: &'a Scanner,
+    cancel: &'a AtomicBool,
+    results: Sender<Msg>,
+    pieces_tx: Sender<PieceJob>,
+    pending_pieces: &'a AtomicUsize,
+    next_file_id: &'a AtomicU64,
+}
+
+/// Runs a file scan to completion (or cancellation), writing through `writer`.
+pub fn run_scan(
+    job: &ScanJob,
+    scanner: &Scanner,
+    writer: &mut dyn ReportWriter,
+    run: &RunInfo,
+    cancel: &AtomicBool,
+    counters: &Counters,
+    tick: &mut dyn FnMut(&Counters),
+) -> Result<Outcome, PipelineError> {
+    let started = Instant::now();
+    writer.begin(run).map_err(PipelineError::Write)?;
+    let threads = job.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("pansweep-scan-{i}"))
+        .build()
+        .map_err(|e| PipelineError::Threads(e.to_string()))?;
+    let (jobs_tx, jobs_rx) = bounded::<Job>(threads * 64);
+    let (pieces_tx, pieces_rx) = unbounded::<PieceJob>();
+    let (results_tx, results_rx) = bounded::<Msg>(threads * 16);
+    let pending_pieces = AtomicUsize::new(0);
+    let next_file_id = AtomicU64::new(0);
+    let walk_error: std::sync::Mutex<Option<walk::WalkError>> = std::sync::Mutex::new(None);
+
+    let mut state = WriterState::new(job.min_confidence);
+    let write_result = std::thread::scope(|s| {
+        // Walker.
+        let walk_results = results_tx.clone();
+        let walk_error = &walk_error;
+        s.spawn(move || {
+            let visit = |e: Entry| match e {
+                Entry::File(p) => send_unless_cancelled(&jobs_tx, Job::File(p), cancel),
+                Entry::Skipped(sk) => walk_results.send(Msg::Skip(sk)).is_ok(),
+            };
+            if let Err(e) = walk::walk(&job.roots, &job.walk, cancel, &visit) {
+                *walk_error.lock().expect("walk error lock") = Some(e);
+            }
+        });
+        // Workers. They own the last result sender, so the writer's channel closes when
+        // the pool is done.
+        let (jobs_rx, pieces_rx) = (&jobs_rx, &pieces_rx);
+        let (pool, pending_pieces, next_file_id) = (&pool, &pending_pieces, &next_file_id);
+        s.spawn(move || {
+            let ctx = Ctx { job, scanner, cancel, results: results_tx, pieces_tx, pending_pieces, next_file_id };
+            let ctx = &ctx;
+            pool.scope(|rs| {
+                for _ in 0..threads {
+                    rs.spawn(move |_| worker(ctx, jobs_rx, pieces_rx));
+                }
+            });
+        });
+        // Writer: the calling thread. It ends when every sender is gone.
+        let r = state.drain(&results_rx, writer, counters, tick);
+        if r.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+            // Keep receiving so workers never block on a full channel.
+            for _ in &results_rx {}
+        }
+        r
+    });
+    if let Some(e) = walk_error.into_inner().expect("walk error lock") {
+        return Err(e.into());
+    }
+    let broken_pipe = matches!(&write_result, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe);
+    if let Err(e) = write_result
+        && !broken_pipe
+    {
+        return Err(PipelineError::Write(e));
+    }
+    let interrupted = cancel.load(Ordering::Relaxed);
+    let summary = Summary {
+        complete: !interrupted,
+        files: state.files,
+        bytes: state.bytes,
+        tables: 0,
+        rows: 0,
+        skipped: state.skipped,
+        findings: state.counts,
+        distinct_pans: state.distinct.len() as u64,
+        elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    };
+    if !broken_pipe {
+        writer.finish(&summary).map_err(PipelineError::Write)?;
+    }
+    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe })
+}
+
+/// Sends a job, giving up when the run is cancelled (workers may have stopped taking).
+fn send_unless_cancelled(tx: &Sender<Job>, mut job: Job, cancel: &AtomicBool) -> bool {
+    loop {
+        match tx.send_timeout(job, Duration::from_millis(100)) {
+            Ok(()) => return true,
+            Err(crossbeam_channel::SendTimeoutError::Timeout(j)) => {
+                if cancel.load(Ordering::Relaxed) {
+                    return false;
+                }
+                job = j;
+            }
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
+        }
+    }
+}
+
+fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
+    let mut reader = Reader::new();
+    loop {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            // Drop queued work; the walker stops on its own.
+            while jobs.try_recv().is_ok() {}
+            while pieces.try_recv().is_ok() {
+                ctx.pending_pieces.fetch_sub(1, Ordering::Relaxed);
+            }
+            if jobs.is_empty() && ctx.pending_pieces.load(Ordering::Relaxed) == 0 {
+                return;
+            }
+        }
+        let job = if let Ok(p) = pieces.try_recv() {
+            Job::Piece(p)
+        } else {
+            select! {
+                recv(pieces) -> p => match p { Ok(p) => Job::Piece(p), Err(_) => return },
+                recv(jobs) -> j => if let Ok(j) = j { j } else {
+                    // The walk is over: wait only for pieces other workers still queue.
+                    if ctx.pending_pieces.load(Ordering::Acquire) == 0 {
+                        return;
+                    }
+                    match pieces.recv_timeout(Duration::from_millis(20)) {
+                        Ok(p) => Job::Piece(p),
+                        Err(_) => continue,
+                    }
+                },
+            }
+        };
+        let msg = match job {
+            Job::File(path) => scan_file(ctx, &mut reader, &path),
+            Job::Piece(p) => {
+                let m = scan_one_piece(ctx, &mut reader, &p);
+                ctx.pending_pieces.fetch_sub(1, Ordering::Release);
+                Some(m)
+            }
+        };
+        if let Some(msg) = msg
+            && ctx.results.send(msg).is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
+    let shown: Arc<str> = Arc::from(redact_digits(&path.display().to_string()).as_ref());
+    let file = match file::open(path) {
+        Ok(f) => f,
+        Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot open", &e))),
+    };
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot stat", &e))),
+    };
+    if !meta.is_file() {
+        return Some(Msg::Skip(Skip {
+            path: shown.to_string(),
+            reason: "not a regular file: not read".into(),
+            kind: SkipKind::Error,
+        }));
+    }
+    if ctx.job.output_file == Some((meta.dev(), meta.ino())) {
+        return None;
+    }
+    if let Some(max) = ctx.job.max_filesize
+        && meta.len() > max
+    {
+        return Some(Msg::Skip(Skip {
+            path: shown.to_string(),
+            reason: format!("larger than --max-filesize ({} > {max} bytes)", meta.len()),
+            kind: SkipKind::Limit,
+        }));
+    }
+    let file_id = ctx.next_file_id.fetch_add(1, Ordering::Relaxed);
+    if ctx.job.threads > 1 && meta.len() > ctx.job.split_threshold {
+        let file = Arc::new(file);
+        let header = match file::probe_header(&file, ctx.scanner) {
+            Ok(h) => h.map(Arc::new),
+            Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
+        };
+        let pieces = Piece::split(meta.len(), ctx.job.piece_size);
+        let count = pieces.len();
+        let mut first = None;
+        for (index, piece) in pieces.into_iter().enumerate() {
+            let pj = PieceJob {
+                path: shown.clone(),
+                file: file.clone(),
+                file_id,
+                index,
+                count,
+                piece,
+                header: header.clone(),
+            };
+            if index == 0 {
+                first = Some(pj);
+            } else {
+                ctx.pending_pieces.fetch_add(1, Ordering::Release);
+                if ctx.pieces_tx.send(pj).is_err() {
+                    ctx.pending_pieces.fetch_sub(1, Ordering::Release);
+                }
+            }
+        }
+        return first.map(|p| scan_one_piece(ctx, reader, &p));
+    }
+    let mut hits = Vec::new();
+    match reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
+        Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats }),
+        Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
+    }
+}
+
+fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
+    let mut hits = Vec::new();
+    match reader.scan_piece(&p.file, p.piece, p.header.as_deref(), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
+        Ok(stats) => {
+            Msg::Done { path: p.path.clone(), file_id: p.file_id, index: p.index, count: p.count, hits, stats }
+        }
+        Err(e) => {
+            // A read error in one piece: report it, and give the writer an empty piece
+            // so later pieces of the same file are not held back.
+            let skip = Skip::io(
+                format!(
+                    "{} (bytes {}..{})",
+                    p.path,
+                    p.piece.start,
+                    p.piece.end.map_or_else(|| "end".into(), |e| e.to_string())
+                ),
+                "cannot read",
+                &e,
+            );
+            let _ = ctx.results.send(Msg::Skip(skip));
+            Msg::Done {
+                path: p.path.clone(),
+                file_id: p.file_id,
+                index: p.index,
+                count: p.count,
+                hits: Vec::new(),
+                stats: PieceStats::default(),
+            }
+        }
+    }
+}
+
+/// Reassembles split files in order and keeps the run's totals.
+struct WriterState {
+    min_confidence: Confidence,
+    files: u64,
+    bytes: u64,
+    skipped: u64,
+    counts: crate::report::Counts,
+    distinct: HashSet<Fingerprint>,
+    worst: Option<Confidence>,
+    incomplete: bool,
+    /// Split files in progress: next piece index, lines before it, pieces waiting.
+    split: HashMap<u64, SplitFile>,
+}
+
+#[derive(Default)]
+struct SplitFile {
+    next: usize,
+    lines_before: u64,
+    waiting: BTreeMap<usize, (Vec<Hit>, PieceStats)>,
+}
+
+impl WriterState {
+    fn new(min_confidence: Confidence) -> WriterState {
+        WriterState {
+            min_confidence,
+            files: 0,
+            bytes: 0,
+            skipped: 0,
+            counts: crate::report::Counts::default(),
+            distinct: HashSet::new(),
+            worst: None,
+            incomplete: false,
+            split: HashMap::new(),
+        }
+    }
+
+    fn drain(
+        &mut self,
+        rx: &Receiver<Msg>,
+        writer: &mut dyn ReportWriter,
+        counters: &Counters,
+        tick: &mut dyn FnMut(&Counters),
+    ) -> std::io::Result<()> {
+        let mut last_flush = Instant::now();
+        let mut last_tick = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(msg) => self.handle(msg, writer, counters)?,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            }
+            if last_tick.elapsed() >= Duration::from_millis(100) {
+                tick(counters);
+                last_tick = Instant::now();
+            }
+            if last_flush.elapsed() >= Duration::from_secs(1) {
+                writer.flush()?;
+                last_flush = Instant::now();
+            }
+        }
+        tick(counters);
+        writer.flush()
+    }
+
+    fn handle(&mut self, msg: Msg, writer: &mut dyn ReportWriter, counters: &Counters) -> std::io::Result<()> {
+        match msg {
+            Msg::Skip(mut skip) => {
+                // Walker paths arrive as found: a directory may be named after a PAN.
+                if let Cow::Owned(p) = redact_digits(&skip.path) {
+                    skip.path = p;
+                }
+                self.skipped += 1;
+                self.incomplete |= skip.kind.incomplete();
+                counters.skipped.fetch_add(1, Ordering::Relaxed);
+                writer.skipped(&skip)
+            }
+            Msg::Done { path, file_id, index, count, hits, stats } => {
+                if count == 1 {
+                    self.emit(&path, hits, stats, 0, writer, counters)?;
+                    self.files += 1;
+                    counters.files.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let entry = self.split.entry(file_id).or_default();
+                entry.waiting.insert(index, (hits, stats));
+                while let Some(sf) = self.split.get_mut(&file_id) {
+                    let Some((hits, stats)) = sf.waiting.remove(&sf.next) else { break };
+                    let lines_before = sf.lines_before;
+                    sf.lines_before += stats.newlines;
+                    sf.next += 1;
+                    let finished = sf.next == count;
+                    self.emit(&path, hits, stats, lines_before, writer, counters)?;
+                    if finished {
+                        self.split.remove(&file_id);
+                        self.files += 1;
+                        counters.files.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn emit(
+        &mut self,
+        path: &Arc<str>,
+        hits: Vec<Hit>,
+        stats: PieceStats,
+        lines_before: u64,
+        writer: &mut dyn ReportWriter,
+        counters: &Counters,
+    ) -> std::io::Result<()> {
+        self.bytes += stats.bytes;
+        counters.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
+        let encoding = if stats.binary { "binary" } else { "utf-8" };
+        for hit in hits {
+            let f = hit.finding;
+            if f.confidence < self.min_confidence {
+                continue;
+            }
+            self.counts.add(f.class, f.confidence);
+            if f.class.is_cardholder_data() {
+                self.worst = self.worst.max(Some(f.confidence));
+                if let Some(fp) = f.fingerprint {
+                    self.distinct.insert(fp);
+                }
+            }
+            counters.findings.fetch_add(1, Ordering::Relaxed);
+            let rec = FindingRecord {
+                finding: f,
+                path: path.to_string(),
+                line: lines_before + hit.line_in_piece + 1,
+                byte_offset: hit.byte_offset,
+                decoders: Vec::new(),
+                encoding,
+            };
+            writer.finding(&rec)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether any reported class is cardholder data at or above `fail_on`.
+pub fn fails(outcome: &Outcome, fail_on: Confidence) -> bool {
+    outcome.worst.is_some_and(|w| w >= fail_on)
+}

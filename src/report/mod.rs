@@ -1,0 +1,344 @@
+//! Report writers: one per format behind [`ReportWriter`]. The JSONL record shapes here
+//! are the stable contract (SPEC §4); every other format is derived from the same records.
+//!
+//! Writers see only [`FindingRecord`]s, which hold a masked view and a fingerprint: no
+//! full PAN, expiry or security code can reach a report.
+
+pub mod json;
+pub mod jsonl;
+pub mod text;
+
+use std::borrow::Cow;
+use std::io;
+
+use serde::Serialize;
+
+use crate::finding::{Class, Confidence, Element, Finding, Fingerprint, Signal};
+use crate::scan::luhn;
+use crate::source::{Skip, SkipKind};
+
+/// Output formats of `scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable, grouped by file.
+    Text,
+    /// One JSON object per line, streamed.
+    Jsonl,
+    /// One JSON document.
+    Json,
+}
+
+/// Human language of text output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Japanese.
+    Ja,
+}
+
+/// The `run` record: what ran, where, with which ruleset and key.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// Always `pansweep`.
+    pub tool: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+    /// `sha256:` of the detector files.
+    pub ruleset: String,
+    /// RFC 3339 start time.
+    pub started: String,
+    /// Host name.
+    pub host: String,
+    /// Command line, secrets redacted.
+    pub argv: Vec<String>,
+    /// Which fingerprint key was used (never the key).
+    pub fingerprint_key_id: String,
+}
+
+/// A finding with its location, ready to write.
+#[derive(Clone, Debug)]
+pub struct FindingRecord {
+    /// The finding.
+    pub finding: Finding,
+    /// Path as walked (PAN-like digit runs masked).
+    pub path: String,
+    /// 1-based line.
+    pub line: u64,
+    /// Byte offset in the file.
+    pub byte_offset: u64,
+    /// Decoding stages applied (empty for plain bytes).
+    pub decoders: Vec<String>,
+    /// `utf-8` or `binary`.
+    pub encoding: &'static str,
+}
+
+/// Counts per tier (cardholder data only) and for the informational classes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Critical PAN/track findings.
+    pub critical: u64,
+    /// High.
+    pub high: u64,
+    /// Medium.
+    pub medium: u64,
+    /// Low.
+    pub low: u64,
+    /// Test PANs.
+    pub test_pan: u64,
+    /// Masked PANs.
+    pub masked_pan: u64,
+}
+
+impl Counts {
+    /// Adds one finding.
+    pub fn add(&mut self, class: Class, confidence: Confidence) {
+        match class {
+            Class::TestPan => self.test_pan += 1,
+            Class::MaskedPan => self.masked_pan += 1,
+            Class::Pan | Class::Track1 | Class::Track2 => match confidence {
+                Confidence::Critical => self.critical += 1,
+                Confidence::High => self.high += 1,
+                Confidence::Medium => self.medium += 1,
+                Confidence::Low => self.low += 1,
+            },
+        }
+    }
+
+    /// Cardholder-data findings (all tiers).
+    pub fn cardholder(&self) -> u64 {
+        self.critical + self.high + self.medium + self.low
+    }
+
+    /// Every finding.
+    pub fn total(&self) -> u64 {
+        self.cardholder() + self.test_pan + self.masked_pan
+    }
+}
+
+/// The closing `summary` record.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// False when the run was interrupted.
+    pub complete: bool,
+    /// Files scanned.
+    pub files: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Database tables scanned.
+    pub tables: u64,
+    /// Database rows scanned.
+    pub rows: u64,
+    /// Items skipped (all kinds).
+    pub skipped: u64,
+    /// Findings per tier and class.
+    pub findings: Counts,
+    /// Distinct cardholder-data PANs, by fingerprint.
+    pub distinct_pans: u64,
+    /// Wall time.
+    pub elapsed_s: f64,
+}
+
+/// A report format.
+pub trait ReportWriter: Send {
+    /// Start of the run.
+    fn begin(&mut self, run: &RunInfo) -> io::Result<()>;
+    /// One finding.
+    fn finding(&mut self, rec: &FindingRecord) -> io::Result<()>;
+    /// One skipped item.
+    fn skipped(&mut self, skip: &Skip) -> io::Result<()>;
+    /// End of the run.
+    fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+    /// Pushes buffered output to the destination (called at least once a second).
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// The JSON shape of a finding record (SPEC §4).
+#[derive(Serialize)]
+pub(crate) struct FindingJson<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    class: Class,
+    confidence: Confidence,
+    path: &'a str,
+    line: u64,
+    byte_offset: u64,
+    decoders: &'a [String],
+    encoding: &'a str,
+    brands: Vec<&'a str>,
+    first6: &'a str,
+    last4: &'a str,
+    length: usize,
+    masked: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<Fingerprint>,
+    signals: &'a [Signal],
+    elements: &'a [Element],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<&'a str>,
+}
+
+impl<'a> FindingJson<'a> {
+    pub(crate) fn new(rec: &'a FindingRecord) -> FindingJson<'a> {
+        let f = &rec.finding;
+        FindingJson {
+            ty: "finding",
+            class: f.class,
+            confidence: f.confidence,
+            path: &rec.path,
+            line: rec.line,
+            byte_offset: rec.byte_offset,
+            decoders: &rec.decoders,
+            encoding: rec.encoding,
+            brands: f.brands.iter().map(|b| &**b).collect(),
+            first6: &f.view.first6,
+            last4: &f.view.last4,
+            length: f.view.len,
+            masked: f.view.masked(),
+            fingerprint: f.fingerprint,
+            signals: &f.signals,
+            elements: &f.elements,
+            context: f.context.as_deref(),
+        }
+    }
+}
+
+/// The JSON shape of a skipped record.
+#[derive(Serialize)]
+pub(crate) struct SkipJson<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    path: &'a str,
+    reason: &'a str,
+    kind: SkipKind,
+}
+
+impl<'a> SkipJson<'a> {
+    pub(crate) fn new(s: &'a Skip) -> SkipJson<'a> {
+        SkipJson { ty: "skipped", path: &s.path, reason: &s.reason, kind: s.kind }
+    }
+}
+
+/// The value of an ASCII or full-width (U+FF10–U+FF19) digit.
+fn digit_value(c: char) -> Option<u8> {
+    match c {
+        '0'..='9' => Some(c as u8 - b'0'),
+        '\u{FF10}'..='\u{FF19}' => Some((u32::from(c) - 0xFF10) as u8),
+        _ => None,
+    }
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | '\u{3000}' | '\u{A0}' | '\u{FF0D}')
+}
+
+/// Masks every Luhn-valid PAN-like number in `s` to its first 6 and last 4 digits, so a
+/// file named after a card number cannot put one into a report or an error message.
+/// Digits may be ASCII or full-width and grouped by one kind of separator
+/// (`4111 1111 …`, `4111-1111-…`), as the scanner accepts them.
+pub fn redact_digits(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| digit_value(c).is_some()) {
+        return Cow::Borrowed(s);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = chars.clone();
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        if digit_value(chars[i]).is_none() {
+            i += 1;
+            continue;
+        }
+        // A chain: digits, with single separators of one kind between them.
+        let mut positions = Vec::new();
+        let mut sep = None;
+        let mut j = i;
+        while j < chars.len() {
+            if digit_value(chars[j]).is_some() {
+                positions.push(j);
+                j += 1;
+            } else if is_separator(chars[j])
+                && sep.is_none_or(|s| s == chars[j])
+                && chars.get(j + 1).is_some_and(|&c| digit_value(c).is_some())
+            {
+                sep = Some(chars[j]);
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let digits: Vec<u8> = positions.iter().map(|&p| b'0' + digit_value(chars[p]).unwrap_or(0)).collect();
+        // The whole chain, or any single unbroken group of 12–19 digits in it.
+        let mut spans = vec![(0, digits.len())];
+        let mut g = 0;
+        for k in 1..=positions.len() {
+            if k == positions.len() || positions[k] != positions[k - 1] + 1 {
+                spans.push((g, k));
+                g = k;
+            }
+        }
+        for (a, b) in spans {
+            let run = &digits[a..b];
+            if (12..=19).contains(&run.len()) && luhn::is_valid(run) {
+                for &p in &positions[a + 6..b - 4] {
+                    out[p] = '*';
+                }
+                changed = true;
+            }
+        }
+        i = j;
+    }
+    if changed { Cow::Owned(out.into_iter().collect()) } else { Cow::Borrowed(s) }
+}
+
+/// Removes the password from anything that looks like a URL with credentials.
+pub fn redact_arg(arg: &str) -> String {
+    let masked = redact_digits(arg);
+    if let Some(scheme_end) = masked.find("://") {
+        let rest = &masked[scheme_end + 3..];
+        if let Some(at) = rest.find('@') {
+            let userinfo = &rest[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!("{}{}:****{}", &masked[..scheme_end + 3], &userinfo[..colon], &rest[at..]);
+            }
+        }
+    }
+    masked.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_in_paths_are_masked() {
+        assert_eq!(redact_digits("/srv/4111111111111111.txt"), "/srv/411111******1111.txt");
+        assert_eq!(redact_digits("/srv/4111111111111112.txt"), "/srv/4111111111111112.txt");
+        assert_eq!(redact_digits("/var/log/2024-10-22.log"), "/var/log/2024-10-22.log");
+        assert_eq!(redact_digits("card 4111 1111 1111 1111.txt"), "card 4111 11** **** 1111.txt");
+        assert_eq!(redact_digits("x-4111-1111-1111-1111"), "x-4111-11**-****-1111");
+        assert_eq!(
+            redact_digits(
+                "\u{ff14}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}"
+            ),
+            "\u{ff14}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}******\u{ff11}\u{ff11}\u{ff11}\u{ff11}"
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_arg("postgres://app:s3cret@db1/shop"), "postgres://app:****@db1/shop");
+        assert_eq!(redact_arg("/srv/www"), "/srv/www");
+    }
+
+    #[test]
+    fn counts() {
+        let mut c = Counts::default();
+        c.add(Class::Pan, Confidence::High);
+        c.add(Class::Track2, Confidence::Critical);
+        c.add(Class::TestPan, Confidence::High);
+        c.add(Class::MaskedPan, Confidence::Low);
+        assert_eq!((c.critical, c.high, c.test_pan, c.masked_pan, c.cardholder(), c.total()), (1, 1, 1, 1, 2, 4));
+    }
+}

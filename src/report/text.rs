@@ -1,0 +1,172 @@
+//! `--format text`: for people. Findings grouped under their file like ripgrep, coloured
+//! only when asked (the CLI asks on a terminal without `NO_COLOR`), then skipped items
+//! and a summary. English or Japanese (`--lang ja`).
+
+use std::io::{self, BufWriter, Write};
+
+use super::{FindingRecord, Lang, ReportWriter, RunInfo, Summary};
+use crate::finding::Confidence;
+use crate::source::Skip;
+
+/// Most skipped items listed one by one; the rest are counted.
+const MAX_LISTED_SKIPS: usize = 200;
+
+/// The text writer.
+pub struct Text<W: Write> {
+    out: BufWriter<W>,
+    color: bool,
+    lang: Lang,
+    last_path: Option<String>,
+    skipped: Vec<Skip>,
+    skipped_total: u64,
+}
+
+impl<W: Write> Text<W> {
+    /// Writes to `out`.
+    pub fn new(out: W, color: bool, lang: Lang) -> Text<W> {
+        Text { out: BufWriter::new(out), color, lang, last_path: None, skipped: Vec::new(), skipped_total: 0 }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+
+    fn ja(&self) -> bool {
+        self.lang == Lang::Ja
+    }
+}
+
+fn tier_color(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Critical => "1;31",
+        Confidence::High => "31",
+        Confidence::Medium => "33",
+        Confidence::Low => "2",
+    }
+}
+
+/// Replaces control characters so a hostile file name cannot drive the terminal.
+fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+impl<W: Write + Send> ReportWriter for Text<W> {
+    fn begin(&mut self, _run: &RunInfo) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finding(&mut self, rec: &FindingRecord) -> io::Result<()> {
+        if self.last_path.as_deref() != Some(rec.path.as_str()) {
+            if self.last_path.is_some() {
+                writeln!(self.out)?;
+            }
+            let p = self.paint("35", &sanitize(&rec.path));
+            writeln!(self.out, "{p}")?;
+            self.last_path = Some(rec.path.clone());
+        }
+        let f = &rec.finding;
+        let tier = self.paint(tier_color(f.confidence), &format!("{:<8}", f.confidence.as_str()));
+        let brands = if f.brands.is_empty() {
+            "-".to_string()
+        } else {
+            f.brands.iter().map(|b| &**b).collect::<Vec<_>>().join("/")
+        };
+        let signals: Vec<String> = f.signals.iter().map(ToString::to_string).collect();
+        writeln!(
+            self.out,
+            "{}:{}: {tier} {:<10} {:<19} {:<12} {}",
+            rec.line,
+            rec.byte_offset,
+            f.class.as_str(),
+            f.view.masked(),
+            brands,
+            signals.join(", ")
+        )?;
+        if let Some(ctx) = &f.context {
+            writeln!(self.out, "    | {}", sanitize(ctx))?;
+        }
+        Ok(())
+    }
+
+    fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
+        self.skipped_total += 1;
+        if self.skipped.len() < MAX_LISTED_SKIPS {
+            self.skipped.push(skip.clone());
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        if self.last_path.is_some() {
+            writeln!(self.out)?;
+        }
+        if self.skipped_total > 0 {
+            let head = if self.ja() { "スキップ" } else { "skipped" };
+            writeln!(self.out, "{}", self.paint("1", &format!("{head} ({}):", self.skipped_total)))?;
+            for sk in &self.skipped {
+                writeln!(self.out, "  {}: {}", sanitize(&sk.path), sk.reason)?;
+            }
+            if self.skipped_total > self.skipped.len() as u64 {
+                writeln!(self.out, "  … {} more", self.skipped_total - self.skipped.len() as u64)?;
+            }
+            writeln!(self.out)?;
+        }
+        let c = &s.findings;
+        let mb = s.bytes as f64 / 1e6;
+        let rate = if s.elapsed_s > 0.0 { mb / s.elapsed_s } else { 0.0 };
+        if self.ja() {
+            writeln!(
+                self.out,
+                "カード情報: {} 件 (critical {}, high {}, medium {}, low {}) / 異なるカード番号 {} 件 / テスト用番号 {} 件 / マスク済み {} 件",
+                c.cardholder(),
+                c.critical,
+                c.high,
+                c.medium,
+                c.low,
+                s.distinct_pans,
+                c.test_pan,
+                c.masked_pan
+            )?;
+            writeln!(
+                self.out,
+                "走査: {} ファイル, {mb:.1} MB, {:.2} 秒 ({rate:.0} MB/s), スキップ {} 件",
+                s.files, s.elapsed_s, s.skipped
+            )?;
+            if !s.complete {
+                writeln!(self.out, "{}", self.paint("1;31", "中断されました: 走査は完了していません"))?;
+            } else if c.cardholder() == 0 && s.skipped == 0 {
+                writeln!(self.out, "走査した範囲にカード情報は見つかりませんでした")?;
+            }
+        } else {
+            writeln!(
+                self.out,
+                "card data: {} finding{} (critical {}, high {}, medium {}, low {}), {} distinct PAN{}; test PANs {}, masked PANs {}",
+                c.cardholder(),
+                if c.cardholder() == 1 { "" } else { "s" },
+                c.critical,
+                c.high,
+                c.medium,
+                c.low,
+                s.distinct_pans,
+                if s.distinct_pans == 1 { "" } else { "s" },
+                c.test_pan,
+                c.masked_pan
+            )?;
+            writeln!(
+                self.out,
+                "scanned {} files, {mb:.1} MB in {:.2}s ({rate:.0} MB/s), {} skipped",
+                s.files, s.elapsed_s, s.skipped
+            )?;
+            if !s.complete {
+                writeln!(self.out, "{}", self.paint("1;31", "interrupted: the scan is not complete"))?;
+            } else if c.cardholder() == 0 && s.skipped == 0 {
+                writeln!(self.out, "no card data found in the scanned scope")?;
+            }
+        }
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,49 @@
+//! Wall-clock helpers without a date crate: the civil date of a Unix time (Howard
+//! Hinnant's `civil_from_days`), used for the report timestamp and the expiry-year window.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// (year, month, day) of a day count since 1970-01-01.
+#[allow(clippy::cast_sign_loss)] // day and month are 1..=31 and 1..=12 by construction
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// The current year.
+pub fn current_year() -> u16 {
+    let (y, _, _) = civil_from_days(i64::try_from(unix_now() / 86_400).unwrap_or(0));
+    u16::try_from(y).unwrap_or(u16::MAX)
+}
+
+/// RFC 3339 UTC timestamp of a Unix time, e.g. `2026-11-23T10:00:00Z`.
+pub fn rfc3339(secs: u64) -> String {
+    let (y, m, d) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
+    let s = secs % 86_400;
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_392_000 + 3_723), "2026-11-23T01:02:03Z");
+        assert!(current_year() >= 2026);
+    }
+}
