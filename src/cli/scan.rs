@@ -65,6 +65,10 @@ fn hostname() -> String {
 }
 
 /// Creates (or truncates) the report file with mode 0600.
+///
+/// An existing regular file keeps its old mode on open, so it is tightened to 0600. Anything
+/// else (`/dev/null`, a FIFO, a terminal) is written to as it is: changing the mode of a
+/// shared device would break every other program on the host.
 fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
     let f = OpenOptions::new()
         .write(true)
@@ -73,9 +77,11 @@ fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("cannot create output file {}", path.display()))?;
-    // An existing file keeps its old mode on open: tighten it.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot set mode 0600 on {}", path.display()))?;
+    let meta = f.metadata().with_context(|| format!("cannot stat output file {}", path.display()))?;
+    if meta.is_file() && meta.permissions().mode() & 0o777 != 0o600 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot set mode 0600 on {}", path.display()))?;
+    }
     Ok(f)
 }
 

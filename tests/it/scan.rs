@@ -358,6 +358,28 @@ fn output_file_is_created_0600_and_existing_file_is_tightened() {
     assert_eq!(findings(&crate::util::parse_jsonl(&text).unwrap()).len(), 1);
 }
 
+/// `-o /dev/null` or `-o FIFO`: written to, never chmod-ed (an earlier build made
+/// `/dev/null` 0600, which broke every other program on the host). Tested on a FIFO in a
+/// temp dir, never on the real `/dev/null`.
+#[test]
+fn output_to_a_fifo_is_written_without_changing_its_mode() {
+    let t = TestDir::new();
+    let out = TestDir::new();
+    t.write("a.txt", format!("card number {}\n", pan("453201", 16, 22)));
+    let fifo = out.join("report.fifo");
+    assert!(std::process::Command::new("mkfifo").arg("-m").arg("0644").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let r = scan_in(t.path(), &["--format", "jsonl", "-o", fifo.to_str().unwrap(), "."]);
+    let text = reader.join().unwrap();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(findings(&crate::util::parse_jsonl(&text).unwrap()).len(), 1);
+    let mode = std::fs::metadata(&fifo).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "FIFO mode changed to {mode:o}");
+}
+
 #[test]
 fn report_file_inside_the_scanned_tree_is_not_scanned() {
     let t = TestDir::new();
