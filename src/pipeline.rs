@@ -537,3 +537,140 @@ impl WriterState {
 pub fn fails(outcome: &Outcome, fail_on: Confidence) -> bool {
     outcome.worst.is_some_and(|w| w >= fail_on)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::detectors::DetectorSet;
+    use crate::report::jsonl::Jsonl;
+    use crate::scan::ScannerBuilder;
+
+    fn scanner() -> Scanner {
+        ScannerBuilder::new(Arc::new(DetectorSet::builtin().unwrap())).current_year(2026).build()
+    }
+
+    /// A Luhn-valid 16-digit number starting with `4532` (made at test time, never printed).
+    fn pan(seed: u64) -> String {
+        let mut d: Vec<u32> = vec![4, 5, 3, 2];
+        let mut x = seed;
+        while d.len() < 15 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            d.push(((x >> 33) % 10) as u32);
+        }
+        let sum: u32 = d
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, &v)| if i % 2 == 0 { if v * 2 > 9 { v * 2 - 9 } else { v * 2 } } else { v })
+            .sum();
+        d.push((10 - sum % 10) % 10);
+        d.iter().map(|v| char::from_digit(*v, 10).unwrap()).collect()
+    }
+
+    fn run_info() -> RunInfo {
+        RunInfo {
+            tool: "pansweep",
+            version: "test",
+            ruleset: String::new(),
+            started: String::new(),
+            host: String::new(),
+            argv: Vec::new(),
+            fingerprint_key_id: String::new(),
+        }
+    }
+
+    fn run(job: &ScanJob) -> (Outcome, Vec<serde_json::Value>) {
+        let mut out = Vec::new();
+        let outcome = {
+            let mut w = Jsonl::new(&mut out);
+            run_scan(job, &scanner(), &mut w, &run_info(), &AtomicBool::new(false), &Counters::default(), &mut |_| {})
+                .unwrap()
+        };
+        let recs = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        (outcome, recs)
+    }
+
+    /// The worker's path for a file that was listed by the walker and then deleted
+    /// before it could be opened: a `vanished` skip, which does not make the run
+    /// incomplete (nothing is left to scan).
+    #[test]
+    fn file_deleted_after_listing_is_a_vanished_skip() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("gone.txt");
+        std::fs::write(&path, "x").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let job = ScanJob::new(vec![d.path().to_owned()]);
+        let scanner = scanner();
+        let (results, results_rx) = bounded(4);
+        let (pieces_tx, _pieces_rx) = unbounded();
+        let (cancel, pending, ids) = (AtomicBool::new(false), AtomicUsize::new(0), AtomicU64::new(0));
+        let ctx = Ctx {
+            job: &job,
+            scanner: &scanner,
+            cancel: &cancel,
+            results,
+            pieces_tx,
+            pending_pieces: &pending,
+            next_file_id: &ids,
+        };
+        let Some(Msg::Skip(skip)) = scan_file(&ctx, &mut Reader::new(), &path) else {
+            panic!("expected a skip for a deleted file")
+        };
+        assert_eq!(skip.kind, SkipKind::Vanished);
+        assert!(skip.reason.contains("vanished"), "{}", skip.reason);
+
+        // Through the writer: counted and reported, but coverage stays complete.
+        let mut state = WriterState::new(Confidence::Low);
+        let mut out = Vec::new();
+        let mut w = Jsonl::new(&mut out);
+        state.handle(Msg::Skip(skip), &mut w, &Counters::default()).unwrap();
+        assert_eq!(state.skipped, 1);
+        assert!(!state.incomplete);
+        let error = Skip { path: "x".into(), reason: "cannot read: input/output error".into(), kind: SkipKind::Error };
+        state.handle(Msg::Skip(error), &mut w, &Counters::default()).unwrap();
+        assert!(state.incomplete);
+        drop(w);
+        assert!(results_rx.is_empty());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"vanished\""), "{text}");
+    }
+
+    /// Pieces of one file arrive at the writer in any order; line numbers come out the
+    /// same as a one-thread scan, and the file is counted once.
+    #[test]
+    fn split_file_matches_a_one_thread_scan() {
+        let d = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for i in 0..40_000u64 {
+            if i % 997 == 13 {
+                let _ = writeln!(text, "line {i} card {}", pan(i));
+            } else {
+                let _ = writeln!(text, "line {i} GET /index.html 200 {}", i * 7);
+            }
+        }
+        std::fs::write(d.path().join("big.log"), &text).unwrap();
+        let mut one = ScanJob::new(vec![d.path().to_owned()]);
+        one.threads = 1;
+        let mut split = ScanJob::new(vec![d.path().to_owned()]);
+        split.threads = 2;
+        split.split_threshold = 4096;
+        split.piece_size = 10_000;
+        let key = |recs: &[serde_json::Value]| -> Vec<(u64, u64)> {
+            recs.iter()
+                .filter(|r| r["type"] == "finding")
+                .map(|r| (r["line"].as_u64().unwrap(), r["byte_offset"].as_u64().unwrap()))
+                .collect()
+        };
+        let (o1, r1) = run(&one);
+        let (o2, r2) = run(&split);
+        assert_eq!(key(&r1).len(), 41);
+        assert_eq!(key(&r1), key(&r2));
+        assert_eq!(o1.summary.files, 1);
+        assert_eq!(o2.summary.files, 1);
+        assert_eq!(o1.summary.bytes, o2.summary.bytes);
+        assert_eq!(o2.summary.bytes, text.len() as u64);
+        assert!(o2.summary.complete && !o2.incomplete);
+    }
+}

@@ -287,3 +287,62 @@ fn thousands_of_tiny_files_are_all_counted() {
     assert_eq!(sum["findings"]["high"], planted);
     assert_eq!(sum["distinct_pans"], planted);
 }
+
+/// Files and directories deleted, truncated and appended to while the scan runs: the run
+/// finishes complete, what disappeared shows only as `vanished` skips (never an error,
+/// never exit 3), and nothing in the untouched part of the tree is lost.
+#[test]
+fn tree_changing_during_the_scan_loses_nothing_that_stays() {
+    let t = TestDir::new();
+    let mut kept = std::collections::BTreeSet::new();
+    for i in 0..200u64 {
+        let rel = format!("keep/k{i:03}.txt");
+        t.write(&rel, format!("order {i} card {}\n", pan("453201", 16, 5000 + i)));
+        kept.insert(format!("./{rel}"));
+    }
+    for i in 0..3000u64 {
+        t.write(format!("churn/d{:02}/f{i:04}.txt", i % 30), format!("row {i} nothing here\n").repeat(20));
+    }
+    let child = pansweep()
+        .current_dir(t.path())
+        .args(["scan", "--format", "jsonl", "-j", "2", "."])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start pansweep");
+    // Change the churn tree while pansweep walks it: delete whole directories, shrink
+    // and grow files.
+    for d in 0..30u64 {
+        let dir = t.join(format!("churn/d{d:02}"));
+        match d % 3 {
+            0 => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            1 => {
+                for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let _ = std::fs::OpenOptions::new().write(true).open(e.path()).and_then(|f| f.set_len(3));
+                }
+            }
+            _ => {
+                for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(e.path()) {
+                        let _ = std::io::Write::write_all(&mut f, b"appended line\n");
+                    }
+                }
+            }
+        }
+    }
+    let out = child.wait_with_output().expect("wait for pansweep");
+    let out =
+        crate::util::Run { code: out.status.code().unwrap_or(-1), stdout_bytes: out.stdout, stderr_bytes: out.stderr };
+    let recs = out.jsonl();
+    let sum = summary(&recs);
+    assert_eq!(out.code, 1, "{}", out.show());
+    assert_eq!(sum["complete"], true);
+    for sk in of_type(&recs, "skipped") {
+        assert_eq!(sk["kind"], "vanished", "{}", out.show());
+    }
+    let found: std::collections::BTreeSet<String> = findings(&recs).iter().map(|f| s(f, "path").to_string()).collect();
+    assert_eq!(found, kept, "{}", out.show());
+    assert_eq!(sum["distinct_pans"], 200);
+}
