@@ -88,6 +88,27 @@ impl IinRange {
     }
 }
 
+/// For each two-digit prefix, the bit set of brands with a range that can start with it.
+fn prefix2_index(brands: &[Brand]) -> Vec<u64> {
+    let mut index = vec![0u64; 100];
+    for (i, b) in brands.iter().enumerate() {
+        for r in &b.ranges {
+            let (lo, hi) = match r.prefix_len {
+                0 => (0, 99),
+                1 => (r.lo * 10, r.hi * 10 + 9),
+                p => {
+                    let k = 10u64.pow(u32::from(p - 2));
+                    (r.lo / k, r.hi / k)
+                }
+            };
+            for slot in &mut index[lo.min(99) as usize..=hi.min(99) as usize] {
+                *slot |= 1 << i;
+            }
+        }
+    }
+    index
+}
+
 /// Value of an ASCII digit string (at most 19 digits).
 pub(crate) fn digits_value(d: &[u8]) -> u64 {
     d.iter().fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'))
@@ -231,6 +252,9 @@ pub struct DetectorSet {
     pub files: BTreeMap<String, (Origin, String)>,
     /// `sha256:` of every file's path and content: identifies the ruleset in reports.
     pub ruleset: String,
+    /// Two-digit prefix (00–99) → bit set of the brands (by index) with a range that can
+    /// start with it: the scanner tests only those brands' ranges for each candidate.
+    by_prefix2: Vec<u64>,
 }
 
 /// Where a detector file came from.
@@ -332,7 +356,15 @@ impl DetectorSet {
             }
         }
         let ruleset = format!("sha256:{}", crate::finding::hex(&hasher.finalize()));
+        if brands.len() > 64 {
+            return Err(LoadError::Invalid {
+                path: "brands/".into(),
+                message: format!("{} brands: at most 64 are supported", brands.len()),
+            });
+        }
+        let by_prefix2 = prefix2_index(&brands);
         Ok(DetectorSet {
+            by_prefix2,
             brands,
             test_pans,
             test_pan_entries,
@@ -344,6 +376,27 @@ impl DetectorSet {
             brand_specs,
             files,
             ruleset,
+        })
+    }
+
+    /// The brands whose ranges and lengths admit these digits, in file order.
+    pub fn brands_matching<'a>(&'a self, digits: &'a [u8]) -> impl Iterator<Item = &'a Brand> + 'a {
+        let mut bits = match digits {
+            [a @ b'0'..=b'9', b @ b'0'..=b'9', ..] => {
+                self.by_prefix2[usize::from(a - b'0') * 10 + usize::from(b - b'0')]
+            }
+            _ => 0,
+        };
+        std::iter::from_fn(move || {
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let b = &self.brands[i];
+                if b.matches(digits) {
+                    return Some(b);
+                }
+            }
+            None
         })
     }
 
@@ -477,6 +530,26 @@ fn compile_keywords(specs: &[KeywordsSpec]) -> Result<KeywordTable, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The prefix index is only a shortcut: same brands, same order, as testing every
+        /// brand. Leading digits are drawn from each brand's own range ends so every
+        /// range is exercised, not just the common prefixes.
+        #[test]
+        fn brands_matching_equals_testing_every_brand(
+            pick in 0usize..1000, tail in proptest::collection::vec(0u8..10, 0..19), len in 12usize..=19
+        ) {
+            let set = DetectorSet::builtin().unwrap();
+            let ends: Vec<u64> = set.brands.iter().flat_map(|b| b.ranges.iter().flat_map(|r| [r.lo, r.hi])).collect();
+            let lead = ends[pick % ends.len()].to_string();
+            let mut digits: Vec<u8> = lead.bytes().chain(tail.iter().map(|d| b'0' + d)).collect();
+            digits.resize(len, b'5');
+            let fast: Vec<&str> = set.brands_matching(&digits).map(|b| &*b.id).collect();
+            let slow: Vec<&str> = set.brands.iter().filter(|b| b.matches(&digits)).map(|b| &*b.id).collect();
+            prop_assert_eq!(fast, slow);
+        }
+    }
 
     #[test]
     fn builtin_set_loads() {

@@ -318,10 +318,7 @@ impl Scanner {
         let mut brands = Vec::new();
         let mut brand_needs_context = true;
         let mut single_length_15 = false;
-        for b in &det.brands {
-            if !b.matches(digits) {
-                continue;
-            }
+        for b in det.brands_matching(digits) {
             let valid = luhn || b.check != CheckMode::Luhn;
             if !valid {
                 continue;
