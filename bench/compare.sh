@@ -297,7 +297,7 @@ make_tree "$TREE" "$NFILES" 100 8192
 BIG_BYTES=$(bytes_of "$BIG")
 TREE_BYTES=$(bytes_of "$TREE")
 echo "corpus: $BIG ($BIG_BYTES bytes), $TREE ($NFILES files, $TREE_BYTES bytes)"
-echo "pansweep: $($PANSWEEP --version)   rg: $(rg --version | head -1)   hyperfine: $(hyperfine --version)"
+echo "pansweep: $($PANSWEEP --version)   rg: $(rg --version | sed -n 1p)   hyperfine: $(hyperfine --version)"
 echo "threads: $(nproc)   runs: $RUNS (+1 warmup), warm page cache, median shown"
 
 echo "== single ${BIG_MIB} MiB log file"

@@ -296,7 +296,9 @@ impl ValueFormatter for NsFormatter {
 
     fn scale_throughputs(&self, typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
         let per = match *throughput {
-            Throughput::Bytes(n) | Throughput::BytesDecimal(n) | Throughput::Elements(n) | Throughput::Bits(n) => n as f64,
+            Throughput::Bytes(n) | Throughput::BytesDecimal(n) | Throughput::Elements(n) | Throughput::Bits(n) => {
+                n as f64
+            }
         };
         let (div, unit) = if per * 1e9 / typical >= 1e9 { (1e9, "GB/s (cpu)") } else { (1e6, "MB/s (cpu)") };
         for v in values {
@@ -377,7 +379,13 @@ fn ratio_line<C: Clock>(name: &str, scanner: &Scanner, buf: &[u8]) {
     );
 }
 
-fn bench_input<M: Measurement, C: Clock>(c: &mut Criterion<M>, name: &str, scanner: &Scanner, buf: &[u8], summary: bool) {
+fn bench_input<M: Measurement, C: Clock>(
+    c: &mut Criterion<M>,
+    name: &str,
+    scanner: &Scanner,
+    buf: &[u8],
+    summary: bool,
+) {
     let mut group = c.benchmark_group("scan");
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::BytesDecimal(buf.len() as u64));
