@@ -29,8 +29,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
 use crate::finding::{Confidence, Fingerprint};
 use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
 use crate::scan::Scanner;
-use crate::scan::record::Header;
-use crate::source::file::{self, Hit, Piece, PieceStats, Reader};
+use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{Skip, SkipKind};
 
@@ -124,7 +123,7 @@ struct PieceJob {
     index: usize,
     count: usize,
     piece: Piece,
-    header: Option<Arc<Header>>,
+    probe: Arc<Probe>,
 }
 
 enum Msg {
@@ -324,8 +323,8 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     let file_id = ctx.next_file_id.fetch_add(1, Ordering::Relaxed);
     if ctx.job.threads > 1 && meta.len() > ctx.job.split_threshold {
         let file = Arc::new(file);
-        let header = match file::probe_header(&file, ctx.scanner) {
-            Ok(h) => h.map(Arc::new),
+        let probe = match file::probe(&file, ctx.scanner) {
+            Ok(p) => Arc::new(p),
             Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
         };
         let pieces = Piece::split(meta.len(), ctx.job.piece_size);
@@ -339,7 +338,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
                 index,
                 count,
                 piece,
-                header: header.clone(),
+                probe: probe.clone(),
             };
             if index == 0 {
                 first = Some(pj);
@@ -361,7 +360,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
 
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
     let mut hits = Vec::new();
-    match reader.scan_piece(&p.file, p.piece, p.header.as_deref(), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
+    match reader.scan_piece(&p.file, p.piece, Some(&p.probe), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
         Ok(stats) => {
             Msg::Done { path: p.path.clone(), file_id: p.file_id, index: p.index, count: p.count, hits, stats }
         }
@@ -505,7 +504,7 @@ impl WriterState {
     ) -> std::io::Result<()> {
         self.bytes += stats.bytes;
         counters.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
-        let encoding = if stats.binary { "binary" } else { "utf-8" };
+        let encoding = stats.encoding_name();
         for hit in hits {
             let f = hit.finding;
             if f.confidence < self.min_confidence {
@@ -524,7 +523,7 @@ impl WriterState {
                 path: path.to_string(),
                 line: lines_before + hit.line_in_piece + 1,
                 byte_offset: hit.byte_offset,
-                decoders: Vec::new(),
+                decoders: if hit.folded { vec!["fullwidth".to_string()] } else { Vec::new() },
                 encoding,
             };
             writer.finding(&rec)?;

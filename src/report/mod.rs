@@ -70,7 +70,7 @@ pub struct FindingRecord {
     pub byte_offset: u64,
     /// Decoding stages applied (empty for plain bytes).
     pub decoders: Vec<String>,
-    /// `utf-8` or `binary`.
+    /// `utf-8`, `binary`, or the text encoding decoded (`utf-16le`, `shift_jis`, …).
     pub encoding: &'static str,
 }
 

@@ -10,6 +10,7 @@
 //! worker thread scans with its own clone.
 
 pub mod context;
+pub mod decode;
 pub mod examples;
 pub mod expiry;
 pub mod kernel;

@@ -8,12 +8,13 @@
 //! scanned as bytes: a NUL never makes a file "skippable".
 
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::finding::Finding;
+use crate::scan::decode::{self, TextEncoding, View};
 use crate::scan::record::Header;
 use crate::scan::{ScanInput, Scanner};
 
@@ -61,10 +62,13 @@ impl Piece {
 pub struct Hit {
     /// The finding (its `offset` is relative to the buffer it was found in).
     pub finding: Finding,
-    /// Byte offset in the file.
+    /// Byte offset in the file (of the first byte of the match in the original encoding).
     pub byte_offset: u64,
     /// Newlines between the piece start and the finding (0-based line within the piece).
     pub line_in_piece: u64,
+    /// The match was written with full-width or other non-ASCII digits or separators that
+    /// the decoded view folded to ASCII.
+    pub folded: bool,
 }
 
 /// What scanning a piece read.
@@ -74,16 +78,61 @@ pub struct PieceStats {
     pub bytes: u64,
     /// Newlines in the owned bytes.
     pub newlines: u64,
-    /// The file held a NUL byte in the first chunk read.
+    /// The file held a NUL byte in the first chunk read (and is not UTF-16 text).
     pub binary: bool,
+    /// The text encoding the file was decoded from, when not UTF-8/ASCII.
+    pub encoding: Option<TextEncoding>,
     /// Stopped early because the run was cancelled.
     pub interrupted: bool,
 }
 
-/// A per-thread reader: owns the reused buffer.
+impl PieceStats {
+    /// The `encoding` field of findings from this piece.
+    pub fn encoding_name(&self) -> &'static str {
+        match self.encoding {
+            Some(e) => e.name(),
+            None if self.binary => "binary",
+            None => "utf-8",
+        }
+    }
+}
+
+/// What the start of a file says about all of it: its text encoding and, for delimited
+/// text, its header row. Computed once and shared by every piece of a split file.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    /// Text encoding needing a decoded view (`None`: bytes as they are).
+    pub encoding: Option<TextEncoding>,
+    /// The CSV header, if the first line is one.
+    pub header: Option<Header>,
+    /// The file starts with a NUL byte within its first 8 KiB and is not UTF-16.
+    pub binary: bool,
+}
+
+impl Probe {
+    /// Probes the first bytes of a file (at least [`decode::SNIFF_BYTES`] when the file
+    /// is that long).
+    pub fn of(head: &[u8], scanner: &Scanner) -> Probe {
+        let head = &head[..head.len().min(decode::SNIFF_BYTES)];
+        let encoding = decode::sniff(head);
+        let binary = encoding.is_none() && memchr::memchr(0, head).is_some();
+        let header = match encoding {
+            Some(enc) => {
+                let mut v = View::new();
+                v.decode(enc, head, 0);
+                header_of(&v.buf[..v.buf.len().min(HEADER_PROBE)], scanner)
+            }
+            None => header_of(&head[..head.len().min(HEADER_PROBE)], scanner),
+        };
+        Probe { encoding, header, binary }
+    }
+}
+
+/// A per-thread reader: owns the reused buffers.
 #[derive(Debug, Default)]
 pub struct Reader {
     buf: Vec<u8>,
+    view: View,
 }
 
 fn read_full_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usize> {
@@ -102,11 +151,24 @@ fn read_full_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usiz
     Ok(done)
 }
 
-/// Reads the CSV header of a file, if its first line is one.
-pub fn probe_header(file: &File, scanner: &Scanner) -> io::Result<Option<Header>> {
-    let mut first = vec![0u8; HEADER_PROBE];
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match r.read(&mut buf[done..]) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Reads the start of a file and probes it.
+pub fn probe(file: &File, scanner: &Scanner) -> io::Result<Probe> {
+    let mut first = vec![0u8; decode::SNIFF_BYTES];
     let n = read_full_at(file, &mut first, 0)?;
-    Ok(header_of(&first[..n], scanner))
+    Ok(Probe::of(&first[..n], scanner))
 }
 
 fn header_of(data: &[u8], scanner: &Scanner) -> Option<Header> {
@@ -115,17 +177,45 @@ fn header_of(data: &[u8], scanner: &Scanner) -> Option<Header> {
 }
 
 impl Reader {
-    /// A reader with an empty buffer (it grows to one chunk plus overlap).
+    /// A reader with empty buffers (they grow to one chunk plus overlap).
     pub fn new() -> Reader {
         Reader::default()
     }
 
-    /// Scans one piece of `file`, calling `emit` for each hit in file order.
+    /// Scans one piece of `file`, calling `emit` for each hit in file order. `probe` is
+    /// the file's [`Probe`]; when `None`, the piece must start at 0 and the first chunk
+    /// is probed.
     pub fn scan_piece(
         &mut self,
         file: &File,
         piece: Piece,
-        header: Option<&Header>,
+        probe: Option<&Probe>,
+        scanner: &Scanner,
+        cancel: &AtomicBool,
+        emit: &mut dyn FnMut(Hit),
+    ) -> io::Result<PieceStats> {
+        self.scan_with(&mut |buf, at| read_full_at(file, buf, at), piece, probe, scanner, cancel, emit)
+    }
+
+    /// Scans a stream from its start to its end (an archive member, a decoded part).
+    pub fn scan_stream(
+        &mut self,
+        input: &mut dyn Read,
+        scanner: &Scanner,
+        cancel: &AtomicBool,
+        emit: &mut dyn FnMut(Hit),
+    ) -> io::Result<PieceStats> {
+        self.scan_with(&mut |buf, _| read_full(input, buf), Piece::WHOLE, None, scanner, cancel, emit)
+    }
+
+    /// The chunk loop. `fill(buf, at)` reads as much of `buf` as it can from absolute
+    /// offset `at`; offsets only ever move forward, contiguously, so a stream can ignore
+    /// `at`.
+    fn scan_with(
+        &mut self,
+        fill: &mut dyn FnMut(&mut [u8], u64) -> io::Result<usize>,
+        piece: Piece,
+        probe: Option<&Probe>,
         scanner: &Scanner,
         cancel: &AtomicBool,
         emit: &mut dyn FnMut(Hit),
@@ -142,24 +232,24 @@ impl Reader {
         let mut len = 0usize;
         let mut owned_from = piece.start;
         let mut eof = false;
-        let mut header_local: Option<Header> = None;
-        let mut first = true;
+        let mut local: Option<Probe> = None;
         let mut hits: Vec<Finding> = Vec::new();
         loop {
             if cancel.load(Ordering::Relaxed) {
                 stats.interrupted = true;
                 return Ok(stats);
             }
-            let n = read_full_at(file, &mut self.buf[len..want], buf_abs + len as u64)?;
-            eof = eof || len + n < want;
+            // Read no further than the right context of the piece end.
+            let limit = piece.end.map_or(want, |e| usize::try_from(e + ov as u64 - buf_abs).unwrap_or(want).min(want));
+            let n = fill(&mut self.buf[len..limit], buf_abs + len as u64)?;
+            eof = eof || len + n < limit;
             len += n;
-            if first {
-                stats.binary = memchr::memchr(0, &self.buf[..len.min(8192)]).is_some();
-                if piece.start == 0 && header.is_none() {
-                    header_local = header_of(&self.buf[..len.min(HEADER_PROBE)], scanner);
-                }
-                first = false;
-            }
+            let probe = match probe {
+                Some(p) => p,
+                None => local.get_or_insert_with(|| Probe::of(&self.buf[..len], scanner)),
+            };
+            stats.binary = probe.binary;
+            stats.encoding = probe.encoding;
             let buf_end = buf_abs + len as u64;
             let mut owned_to = if eof { buf_end } else { buf_end - ov as u64 };
             if let Some(end) = piece.end {
@@ -167,24 +257,40 @@ impl Reader {
             }
             let owned_to = owned_to.max(owned_from);
             let rel = |abs: u64| (abs - buf_abs) as usize;
+            let raw = &self.buf[..len];
+            // A decoded view when the file's encoding needs one, or when this chunk of a
+            // UTF-8 file holds full-width digits or separators.
+            let enc = probe.encoding.or_else(|| decode::needs_utf8_view(raw).then_some(TextEncoding::Utf8));
+            let (scan_buf, report) = if let Some(enc) = enc {
+                self.view.decode(enc, raw, buf_abs);
+                let r = self.view.to_view(&(rel(owned_from)..rel(owned_to)));
+                (&self.view.buf[..], r)
+            } else {
+                // A piece past a file that shrank owns nothing: an empty range at the end.
+                (raw, rel(owned_from).min(len)..rel(owned_to).min(len))
+            };
+            let view = enc.map(|_| &self.view);
+            let to_raw = |i: usize| view.map_or(i, |v| v.original(i));
             let input = ScanInput {
-                buf: &self.buf[..len],
-                report: rel(owned_from)..rel(owned_to),
+                buf: scan_buf,
+                report: report.clone(),
                 at_start: buf_abs == 0,
-                header: header.or(header_local.as_ref()),
+                header: probe.header.as_ref(),
             };
             hits.clear();
             scanner.scan(&input, &mut hits);
             hits.sort_by_key(|f| f.offset);
-            let mut line_pos = rel(owned_from);
+            let mut line_pos = report.start;
             for f in hits.drain(..) {
-                stats.newlines +=
-                    memchr::memchr_iter(b'\n', &self.buf[line_pos..f.offset.max(line_pos)]).count() as u64;
-                line_pos = f.offset.max(line_pos);
-                let byte_offset = buf_abs + f.offset as u64;
-                emit(Hit { finding: f, byte_offset, line_in_piece: stats.newlines });
+                let at = f.offset.max(line_pos);
+                stats.newlines += memchr::memchr_iter(b'\n', &scan_buf[line_pos..at]).count() as u64;
+                line_pos = at;
+                let raw_start = to_raw(f.offset);
+                let folded = view.is_some_and(|v| v.folded(&(f.offset..f.offset + f.len)));
+                let byte_offset = buf_abs + raw_start as u64;
+                emit(Hit { finding: f, byte_offset, line_in_piece: stats.newlines, folded });
             }
-            stats.newlines += memchr::memchr_iter(b'\n', &self.buf[line_pos..rel(owned_to)]).count() as u64;
+            stats.newlines += memchr::memchr_iter(b'\n', &scan_buf[line_pos..report.end.max(line_pos)]).count() as u64;
             stats.bytes += owned_to - owned_from;
             // Not at end of file, `owned_to` only reaches the piece end once the right
             // context of the piece end has been read too.
@@ -227,13 +333,13 @@ mod tests {
     fn scan_file(path: &Path, pieces: &[Piece]) -> Vec<(u64, u64)> {
         let s = scanner();
         let f = open(path).unwrap();
-        let header = probe_header(&f, &s).unwrap();
+        let probe = probe(&f, &s).unwrap();
         let mut out = Vec::new();
         let mut lines_before = 0;
+        let mut r = Reader::new();
         for p in pieces {
-            let mut r = Reader::new();
             let mut hits = Vec::new();
-            let st = r.scan_piece(&f, *p, header.as_ref(), &s, &AtomicBool::new(false), &mut |h| hits.push(h)).unwrap();
+            let st = r.scan_piece(&f, *p, Some(&probe), &s, &AtomicBool::new(false), &mut |h| hits.push(h)).unwrap();
             out.extend(hits.iter().map(|h| (h.byte_offset, lines_before + h.line_in_piece + 1)));
             lines_before += st.newlines;
         }
@@ -296,6 +402,68 @@ mod tests {
             .unwrap();
         assert!(st.binary);
         assert_eq!(hits, 1);
+    }
+
+    /// The same Japanese order log in every supported encoding, long enough that card
+    /// numbers sit across chunk and piece edges: each is found once, at the byte offset of
+    /// its first (full-width) digit in the original encoding, on the right line, with the
+    /// same results whole or split into odd-sized pieces.
+    #[test]
+    fn encoded_text_is_found_across_chunk_and_piece_edges() {
+        use crate::scan::decode::TextEncoding;
+        let pan = make_pan("4532");
+        let wide: String = pan.chars().map(|c| char::from_u32(0xFF10 + c.to_digit(10).unwrap()).unwrap()).collect();
+        let grouped = format!("{}－{}－{}－{}", &wide[..12], &wide[12..24], &wide[24..36], &wide[36..]);
+        let mut text = String::new();
+        let mut expect_lines = Vec::new();
+        let mut line = 1u64;
+        while text.len() < CHUNK + CHUNK / 4 {
+            if line % 3001 == 7 {
+                let _ = writeln!(text, "注文 {line}　カード番号：{grouped}　有効期限：１２／２９");
+                expect_lines.push(line);
+            } else {
+                let _ = writeln!(text, "注文 {line} 商品コード 12345 数量 2 お届け予定日 2024年10月22日");
+            }
+            line += 1;
+        }
+        let utf16 = |le: bool| -> Vec<u8> {
+            text.encode_utf16().flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() }).collect()
+        };
+        let legacy = |e: &'static encoding_rs::Encoding| e.encode(&text).0.into_owned();
+        let cases = [
+            (TextEncoding::Utf8, text.as_bytes().to_vec()),
+            (TextEncoding::Utf16Le, utf16(true)),
+            (TextEncoding::Utf16Be, utf16(false)),
+            (TextEncoding::ShiftJis, legacy(encoding_rs::SHIFT_JIS)),
+            (TextEncoding::EucJp, legacy(encoding_rs::EUC_JP)),
+            (TextEncoding::Iso2022Jp, legacy(encoding_rs::ISO_2022_JP)),
+        ];
+        let d = tempfile::tempdir().unwrap();
+        for (enc, bytes) in cases {
+            let path = d.path().join(enc.name());
+            std::fs::write(&path, &bytes).unwrap();
+            let whole = scan_file(&path, &[Piece::WHOLE]);
+            assert_eq!(whole.iter().map(|h| h.1).collect::<Vec<_>>(), expect_lines, "{enc:?}");
+            for (off, _) in &whole {
+                // The original bytes at the offset are the encoding's full-width 4.
+                let four: Vec<u8> = match enc {
+                    TextEncoding::Utf8 => "４".as_bytes().to_vec(),
+                    TextEncoding::Utf16Le => vec![0x14, 0xFF],
+                    TextEncoding::Utf16Be => vec![0xFF, 0x14],
+                    TextEncoding::ShiftJis => vec![0x82, 0x53],
+                    TextEncoding::EucJp => vec![0xA3, 0xB4],
+                    TextEncoding::Iso2022Jp => vec![0x23, 0x34],
+                };
+                let at = usize::try_from(*off).unwrap();
+                assert_eq!(&bytes[at..at + four.len()], &four[..], "{enc:?} at {off}");
+            }
+            // Piece edges 1, 5 and 17 bytes into the last card number, and one chunk in.
+            let last = whole.last().unwrap().0;
+            for size in [last + 1, last + 5, last + 17, CHUNK as u64 - 3] {
+                let split = scan_file(&path, &Piece::split(bytes.len() as u64, size));
+                assert_eq!(split, whole, "{enc:?}, pieces of {size}");
+            }
+        }
     }
 
     #[test]

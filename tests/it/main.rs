@@ -8,6 +8,7 @@
 mod bad_input;
 mod cli;
 mod detectors;
+mod encodings;
 mod noleak;
 mod scan;
 mod signals;

@@ -1,0 +1,141 @@
+//! Card data written in other text encodings (SPEC §5, issue 4 point 1): UTF-16 with and
+//! without a byte-order mark, `Shift_JIS`, EUC-JP, ISO-2022-JP, and full-width digits and
+//! separators in each. Every file is generated at test time from one Japanese order
+//! record; the finding must come out with the same tier, the right `encoding`, the byte
+//! offset of the number's first byte in the original encoding, and no full number.
+
+use std::fmt::Write as _;
+
+use crate::util::{TestDir, findings, mask_digits, pan, s, scan_jsonl, strs, summary};
+
+/// A Japanese order record: card number, expiry and security code, written the way a
+/// Japanese form or mail often holds them (full-width digits and separators).
+fn record(pan: &str, wide: bool) -> String {
+    let digits: String = if wide {
+        pan.chars().map(|c| char::from_u32(0xFF10 + c.to_digit(10).unwrap()).unwrap()).collect()
+    } else {
+        pan.to_string()
+    };
+    let chars: Vec<char> = digits.chars().collect();
+    let groups: Vec<String> = chars.chunks(4).map(|g| g.iter().collect()).collect();
+    let sep = if wide { "－" } else { "-" };
+    format!(
+        "ご注文番号：１００４２\r\nお名前：山田 太郎\r\nカード番号：{}\r\n有効期限：{}\r\nセキュリティコード：{}\r\n",
+        groups.join(sep),
+        if wide { "１２／２９" } else { "12/29" },
+        if wide { "１２３" } else { "123" },
+    )
+}
+
+fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    if bom {
+        out.extend(if le { [0xFF, 0xFE] } else { [0xFE, 0xFF] });
+    }
+    out.extend(s.encode_utf16().flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() }));
+    out
+}
+
+fn legacy(enc: &'static encoding_rs::Encoding, s: &str) -> Vec<u8> {
+    let (b, _, errors) = enc.encode(s);
+    assert!(!errors, "unencodable text for {}", enc.name());
+    b.into_owned()
+}
+
+#[test]
+fn japanese_order_record_in_every_encoding_is_critical() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 77);
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
+    for wide in [false, true] {
+        let text = record(&number, wide);
+        let w = if wide { "-wide" } else { "" };
+        let name = |base: &str| -> &'static str { Box::leak(format!("{base}{w}.txt").into_boxed_str()) };
+        cases.push((name("utf8"), text.as_bytes().to_vec(), "utf-8"));
+        cases.push((name("utf16le-bom"), utf16(&text, true, true), "utf-16le"));
+        cases.push((name("utf16le"), utf16(&text, true, false), "utf-16le"));
+        cases.push((name("utf16be-bom"), utf16(&text, false, true), "utf-16be"));
+        cases.push((name("utf16be"), utf16(&text, false, false), "utf-16be"));
+        cases.push((name("sjis"), legacy(encoding_rs::SHIFT_JIS, &text), "shift_jis"));
+        cases.push((name("eucjp"), legacy(encoding_rs::EUC_JP, &text), "euc-jp"));
+        cases.push((name("iso2022jp"), legacy(encoding_rs::ISO_2022_JP, &text), "iso-2022-jp"));
+    }
+    for (name, bytes, _) in &cases {
+        t.write(name, bytes);
+    }
+    let (r, recs) = scan_jsonl(t.path(), &["--context", "."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    let found = findings(&recs);
+    assert!(!r.stdout().contains(&number), "full number in the output");
+    for (name, bytes, encoding) in &cases {
+        let f: Vec<_> = found.iter().filter(|f| s(f, "path") == format!("./{name}")).collect();
+        assert_eq!(f.len(), 1, "{name}: {}", mask_digits(&r.stdout()));
+        let f = f[0];
+        assert_eq!(s(f, "class"), "pan", "{name}");
+        assert_eq!(s(f, "confidence"), "critical", "{name}: {}", mask_digits(&f.to_string()));
+        assert_eq!(s(f, "encoding"), *encoding, "{name}");
+        assert_eq!(f["line"], 3, "{name}");
+        let elements = strs(f, "elements");
+        for e in ["pan", "expiry", "cvv"] {
+            assert!(elements.iter().any(|x| x == e), "{name}: no {e} in {elements:?}");
+        }
+        assert!(strs(f, "signals").iter().any(|x| x == "keyword:カード番号"), "{name}: {}", f["signals"]);
+        let wide = name.contains("wide");
+        assert_eq!(strs(f, "decoders").iter().any(|d| d == "fullwidth"), wide, "{name}");
+        // The offset points at the first digit as written in the file.
+        let first = if wide { "４" } else { "4" };
+        let expect = match *encoding {
+            "utf-8" => first.as_bytes().to_vec(),
+            "utf-16le" => utf16(first, true, false),
+            "utf-16be" => utf16(first, false, false),
+            "shift_jis" => legacy(encoding_rs::SHIFT_JIS, first),
+            "euc-jp" => legacy(encoding_rs::EUC_JP, first),
+            _ => legacy(encoding_rs::EUC_JP, first).iter().map(|b| b & 0x7F).collect(),
+        };
+        let at = usize::try_from(f["byte_offset"].as_u64().unwrap()).unwrap();
+        assert_eq!(&bytes[at..at + expect.len()], &expect[..], "{name}: offset {at}");
+    }
+    assert_eq!(summary(&recs)["distinct_pans"], 1);
+}
+
+/// A SQL Server export in UTF-16LE without a byte-order mark, many rows: every planted
+/// number is found once, on its own line.
+#[test]
+fn utf16_export_without_bom_finds_every_row() {
+    let t = TestDir::new();
+    let mut text = String::from("id,card_no,exp,name\r\n");
+    let mut planted = 0;
+    for i in 0..3000u64 {
+        if i % 100 == 3 {
+            planted += 1;
+            let _ = write!(text, "{i},{},12/29,TARO YAMADA\r\n", pan("453201", 16, 900 + i));
+        } else {
+            let _ = write!(text, "{i},,,\r\n");
+        }
+    }
+    t.write("export.csv", utf16(&text, true, false));
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    let f = findings(&recs);
+    assert_eq!(f.len(), planted, "{}", mask_digits(&r.stdout()));
+    for (k, f) in f.iter().enumerate() {
+        assert_eq!(s(f, "encoding"), "utf-16le");
+        assert_eq!(f["line"].as_u64().unwrap(), 2 + 3 + 100 * k as u64);
+        assert_eq!(s(f, "confidence"), "high", "{}", mask_digits(&f.to_string()));
+    }
+}
+
+/// Japanese text with ー in words and digits near it: no false card numbers, and the
+/// keyword カード still matches.
+#[test]
+fn prolonged_sound_mark_is_a_separator_only_between_digits() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 78);
+    let wide: String = number.chars().map(|c| char::from_u32(0xFF10 + c.to_digit(10).unwrap()).unwrap()).collect();
+    let dashed: Vec<String> = wide.chars().collect::<Vec<_>>().chunks(4).map(|g| g.iter().collect()).collect();
+    t.write("a.txt", format!("カード番号 {}\nデータ 2024ー10ー22 コード 123ー4567\n", dashed.join("ー")));
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", r.show());
+    assert!(strs(f[0], "signals").iter().any(|x| x == "keyword:カード番号"), "{}", f[0]["signals"]);
+}
