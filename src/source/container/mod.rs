@@ -12,8 +12,9 @@
 //! - **Streaming** wherever the format allows: gzip, bzip2, xz, zstd and tar are read as
 //!   streams, member after member, so a 10 GiB `.tar.gz` is never held in memory. Zip needs
 //!   its central directory: a zip on disk is read through `Read + Seek` ([`Input::Seekable`]);
-//!   a zip met inside a stream (a zip in a tar.gz) is buffered in memory when it is at most
-//!   [`Limits::max_buffer_bytes`] long and skipped with a limit reason otherwise. A zip whose
+//!   a zip met inside a stream (a zip in a tar.gz) is buffered in memory when it fits in
+//!   [`Limits::max_buffer_bytes`] (shared by the zips held at once, so nesting cannot
+//!   multiply it) and skipped with a limit reason otherwise. A zip whose
 //!   central directory is missing or damaged is reported and then read again from its local
 //!   headers, so the members before the damage are still visited.
 //! - **Limits** ([`Limits`]) are enforced by a metering reader placed on top of every member
@@ -168,8 +169,9 @@ pub struct Limits {
     pub max_members: u64,
     /// Wall-clock time per top-level item (default 5 minutes), checked before every read.
     pub max_time: Duration,
-    /// Largest container read into memory because its format needs random access and it was
-    /// found inside a stream (a zip inside a tar.gz) (default 64 MiB).
+    /// Memory for zips read into memory because they were found inside a stream (a zip in a
+    /// tar.gz) and need random access (default 64 MiB): the sum over the zips held at once
+    /// (a zip in a zip in a tar holds two).
     pub max_buffer_bytes: u64,
     /// Memory a decoder may allocate for its window (xz memlimit, zstd window), default
     /// 128 MiB; a stream asking for more is skipped.
@@ -286,6 +288,8 @@ struct Budget<'a> {
     cancel: &'a AtomicBool,
     start: Instant,
     expanded: Cell<u64>,
+    /// Bytes of zips held in memory right now.
+    buffered: Cell<u64>,
     halt: Cell<Option<Halt>>,
     /// The reason of the last member limit hit and not yet reported.
     tripped: RefCell<Option<String>>,
@@ -298,6 +302,7 @@ impl<'a> Budget<'a> {
             cancel,
             start: Instant::now(),
             expanded: Cell::new(0),
+            buffered: Cell::new(0),
             halt: Cell::new(None),
             tripped: RefCell::new(None),
         }
@@ -379,9 +384,7 @@ impl Walker<'_, '_> {
         match (format, input) {
             (Format::Zip, Input::Seekable(r)) => self.zip(path, chain, r),
             (Format::Zip, Input::Stream(r)) => {
-                if let Some(buf) = self.buffer(path, Vec::new(), r) {
-                    self.zip(path, chain, &mut io::Cursor::new(buf));
-                }
+                self.buffered_zip(path, chain, Vec::new(), r);
             }
             (Format::SevenZ, _) => self.skip(path, SkipKind::Error, "unsupported format: 7z".to_owned()),
             (Format::Tar, Input::Stream(r)) => self.tar(path, chain, r),
@@ -392,25 +395,36 @@ impl Walker<'_, '_> {
         chain.pop();
     }
 
-    /// Reads a whole container into memory (`head` already read), within
-    /// [`Limits::max_buffer_bytes`].
-    fn buffer<R: Read + ?Sized>(&mut self, path: &str, mut head: Vec<u8>, r: &mut R) -> Option<Vec<u8>> {
+    /// Reads a whole zip into memory (`head` already read) and walks it. The buffers of
+    /// zips nested in each other are alive at the same time, so
+    /// [`Limits::max_buffer_bytes`] bounds their sum.
+    fn buffered_zip<R: Read + ?Sized>(
+        &mut self,
+        path: &str,
+        chain: &mut Vec<&'static str>,
+        mut head: Vec<u8>,
+        r: &mut R,
+    ) {
         let max = self.limits().max_buffer_bytes;
-        let room = (max + 1).saturating_sub(head.len() as u64);
-        match (&mut *r).take(room).read_to_end(&mut head) {
-            Ok(_) if head.len() as u64 > max => {
-                let reason = format!("limit max-buffer-bytes: needs random access and is larger than {max} bytes");
+        let held = self.budget.buffered.get();
+        let room = max.saturating_sub(held);
+        match (&mut *r).take(room.saturating_add(1).saturating_sub(head.len() as u64)).read_to_end(&mut head) {
+            Ok(_) if head.len() as u64 > room => {
                 self.budget.tripped.borrow_mut().take();
                 if !self.budget.halted() {
+                    let reason = format!(
+                        "limit max-buffer-bytes: needs random access and would take the memory held for it past {max} bytes"
+                    );
                     self.skip(path, SkipKind::Limit, reason);
                 }
-                None
             }
-            Ok(_) => Some(head),
-            Err(e) => {
-                self.fail(path, &e);
-                None
+            Ok(_) => {
+                let len = head.len() as u64;
+                self.budget.buffered.set(held + len);
+                self.zip(path, chain, &mut io::Cursor::new(head));
+                self.budget.buffered.set(self.budget.buffered.get() - len);
             }
+            Err(e) => self.fail_io(path, &e),
         }
     }
 
@@ -438,11 +452,9 @@ impl Walker<'_, '_> {
                 return self.skip(path, SkipKind::Limit, reason);
             }
             if format == Format::Zip {
-                if let Some(buf) = self.buffer(path, head, meter) {
-                    chain.push(format.decoder());
-                    self.zip(path, chain, &mut io::Cursor::new(buf));
-                    chain.pop();
-                }
+                chain.push(format.decoder());
+                self.buffered_zip(path, chain, head, meter);
+                chain.pop();
             } else {
                 let mut r = io::Cursor::new(head).chain(meter);
                 self.container(format, path, chain, Input::Stream(&mut r));
