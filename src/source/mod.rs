@@ -5,6 +5,7 @@
 //!
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
+pub mod container;
 pub mod file;
 pub mod walk;
 
@@ -65,7 +66,7 @@ impl Skip {
     }
 }
 
-fn lowercase_first(s: &str) -> String {
+pub(crate) fn lowercase_first(s: &str) -> String {
     let mut c = s.chars();
     c.next().map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
 }
