@@ -6,6 +6,7 @@
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
 pub mod file;
+pub mod mail;
 pub mod walk;
 
 use std::fmt;
