@@ -7,6 +7,7 @@
 
 pub mod container;
 pub mod file;
+pub mod mail;
 pub mod walk;
 
 use std::fmt;
