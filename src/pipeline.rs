@@ -30,6 +30,7 @@ use crate::finding::{Confidence, Fingerprint};
 use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
 use crate::scan::Scanner;
 use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
+use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{Skip, SkipKind};
 
@@ -52,6 +53,8 @@ pub struct ScanJob {
     pub output_file: Option<(u64, u64)>,
     /// Findings below this tier are not reported.
     pub min_confidence: Confidence,
+    /// Limits on taking archives and mail apart.
+    pub items: ItemLimits,
 }
 
 impl ScanJob {
@@ -67,6 +70,7 @@ impl ScanJob {
             max_filesize: None,
             output_file: None,
             min_confidence: Confidence::Low,
+            items: ItemLimits::default(),
         }
     }
 }
@@ -127,7 +131,21 @@ struct PieceJob {
 }
 
 enum Msg {
-    Done { path: Arc<str>, file_id: u64, index: usize, count: usize, hits: Vec<Hit>, stats: PieceStats },
+    Done {
+        path: Arc<str>,
+        file_id: u64,
+        index: usize,
+        count: usize,
+        hits: Vec<Hit>,
+        stats: PieceStats,
+    },
+    /// A leaf inside an archive or mail: its findings; the file is counted by its `Done`.
+    Member {
+        path: Arc<str>,
+        decoders: Vec<&'static str>,
+        hits: Vec<Hit>,
+        stats: PieceStats,
+    },
     Skip(Skip),
 }
 
@@ -321,6 +339,23 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         }));
     }
     let file_id = ctx.next_file_id.fetch_add(1, Ordering::Relaxed);
+    let head = match file::read_head(&file, item::HEAD_BYTES) {
+        Ok(h) => h,
+        Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let kind = Kind::of(&head, &name);
+    if kind != Kind::Plain {
+        scan_item(ctx, reader, &shown, file, kind);
+        return Some(Msg::Done {
+            path: shown,
+            file_id,
+            index: 0,
+            count: 1,
+            hits: Vec::new(),
+            stats: PieceStats::default(),
+        });
+    }
     if ctx.job.threads > 1 && meta.len() > ctx.job.split_threshold {
         let file = Arc::new(file);
         let probe = match file::probe(&file, ctx.scanner) {
@@ -356,6 +391,26 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats }),
         Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
     }
+}
+
+/// An archive or mail file: every leaf and skip goes to the writer as it is found, so a
+/// large archive never holds its results in memory.
+fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, mut file: File, kind: Kind) {
+    let results = &ctx.results;
+    let mut items = ItemScanner {
+        reader,
+        scanner: ctx.scanner,
+        cancel: ctx.cancel,
+        limits: &ctx.job.items,
+        leaf: &mut |leaf| {
+            let path: Arc<str> = Arc::from(redact_digits(&leaf.path).as_ref());
+            let _ = results.send(Msg::Member { path, decoders: leaf.decoders, hits: leaf.hits, stats: leaf.stats });
+        },
+        skip: &mut |skip| {
+            let _ = results.send(Msg::Skip(skip));
+        },
+    };
+    items.file(shown, &mut file, kind);
 }
 
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
@@ -466,9 +521,12 @@ impl WriterState {
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
                 writer.skipped(&skip)
             }
+            Msg::Member { path, decoders, hits, stats } => {
+                self.emit(&path, &decoders, hits, stats, 0, writer, counters)
+            }
             Msg::Done { path, file_id, index, count, hits, stats } => {
                 if count == 1 {
-                    self.emit(&path, hits, stats, 0, writer, counters)?;
+                    self.emit(&path, &[], hits, stats, 0, writer, counters)?;
                     self.files += 1;
                     counters.files.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
@@ -481,7 +539,7 @@ impl WriterState {
                     sf.lines_before += stats.newlines;
                     sf.next += 1;
                     let finished = sf.next == count;
-                    self.emit(&path, hits, stats, lines_before, writer, counters)?;
+                    self.emit(&path, &[], hits, stats, lines_before, writer, counters)?;
                     if finished {
                         self.split.remove(&file_id);
                         self.files += 1;
@@ -493,9 +551,11 @@ impl WriterState {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // one call site per message kind; a struct would only rename them
     fn emit(
         &mut self,
         path: &Arc<str>,
+        decoders: &[&'static str],
         hits: Vec<Hit>,
         stats: PieceStats,
         lines_before: u64,
@@ -523,7 +583,12 @@ impl WriterState {
                 path: path.to_string(),
                 line: lines_before + hit.line_in_piece + 1,
                 byte_offset: hit.byte_offset,
-                decoders: if hit.folded { vec!["fullwidth".to_string()] } else { Vec::new() },
+                decoders: decoders
+                    .iter()
+                    .copied()
+                    .chain(hit.folded.then_some("fullwidth"))
+                    .map(str::to_owned)
+                    .collect(),
                 encoding,
             };
             writer.finding(&rec)?;

@@ -59,6 +59,30 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) max_filesize: Option<u64>,
 
+    /// Archives and mail nested in each other deeper than this are skipped.
+    #[arg(long, value_name = "N", default_value_t = 8, help_heading = "Archive and mail limits")]
+    pub(crate) max_depth: u32,
+
+    /// Bytes read from one archive member; the rest is skipped (reported).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1G", help_heading = "Archive and mail limits")]
+    pub(crate) max_member_size: u64,
+
+    /// Decompressed bytes per file on disk; beyond it the file's remaining members are skipped.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16G", help_heading = "Archive and mail limits")]
+    pub(crate) max_expanded_size: u64,
+
+    /// Compression ratio above which a member is treated as a bomb and skipped.
+    #[arg(long, value_name = "N", default_value_t = 1000, help_heading = "Archive and mail limits")]
+    pub(crate) max_ratio: u64,
+
+    /// Members per archive (parts per message for mail).
+    #[arg(long, value_name = "N", default_value_t = 100_000, help_heading = "Archive and mail limits")]
+    pub(crate) max_members: u64,
+
+    /// Seconds one archive or mail file may take.
+    #[arg(long, value_name = "SECS", default_value_t = 300, help_heading = "Archive and mail limits")]
+    pub(crate) item_timeout: u64,
+
     /// Do not cross filesystem boundaries.
     #[arg(long)]
     pub(crate) one_file_system: bool,

@@ -103,6 +103,14 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
     job.walk.respect_ignore = a.respect_ignore;
     job.walk.excludes.clone_from(&a.exclude);
     job.max_filesize = a.max_filesize;
+    job.items.container.max_depth = a.max_depth;
+    job.items.container.max_member_bytes = a.max_member_size;
+    job.items.container.max_total_bytes = a.max_expanded_size;
+    job.items.container.max_ratio = a.max_ratio;
+    job.items.container.max_members = a.max_members;
+    job.items.container.max_time = std::time::Duration::from_secs(a.item_timeout);
+    job.items.mail.max_depth = usize::try_from(a.max_depth).unwrap_or(usize::MAX);
+    job.items.mail.max_parts = usize::try_from(a.max_members).unwrap_or(usize::MAX);
     job.min_confidence = a.min_confidence.into();
     let fail_on: Confidence = a.fail_on.into();
 

@@ -128,6 +128,20 @@ impl Probe {
     }
 }
 
+impl Probe {
+    /// The probe of text declared to be in `enc` (its header row read through a view).
+    pub fn declared(head: &[u8], enc: TextEncoding, scanner: &Scanner) -> Probe {
+        let head = &head[..head.len().min(decode::SNIFF_BYTES)];
+        let mut v = View::new();
+        v.decode(enc, head, 0);
+        Probe {
+            encoding: Some(enc),
+            header: header_of(&v.buf[..v.buf.len().min(HEADER_PROBE)], scanner),
+            binary: false,
+        }
+    }
+}
+
 /// A per-thread reader: owns the reused buffers.
 #[derive(Debug, Default)]
 pub struct Reader {
@@ -164,6 +178,14 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(done)
 }
 
+/// Reads up to `n` bytes from the start of a file.
+pub fn read_head(file: &File, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; n];
+    let got = read_full_at(file, &mut head, 0)?;
+    head.truncate(got);
+    Ok(head)
+}
+
 /// Reads the start of a file and probes it.
 pub fn probe(file: &File, scanner: &Scanner) -> io::Result<Probe> {
     let mut first = vec![0u8; decode::SNIFF_BYTES];
@@ -197,15 +219,36 @@ impl Reader {
         self.scan_with(&mut |buf, at| read_full_at(file, buf, at), piece, probe, scanner, cancel, emit)
     }
 
-    /// Scans a stream from its start to its end (an archive member, a decoded part).
+    /// Scans a stream from its start to its end (an archive member, a mail part). `hint` is
+    /// a declared text encoding (a MIME charset); without one the start is probed.
     pub fn scan_stream(
         &mut self,
         input: &mut dyn Read,
+        hint: Option<TextEncoding>,
         scanner: &Scanner,
         cancel: &AtomicBool,
         emit: &mut dyn FnMut(Hit),
     ) -> io::Result<PieceStats> {
-        self.scan_with(&mut |buf, _| read_full(input, buf), Piece::WHOLE, None, scanner, cancel, emit)
+        let probe = match hint {
+            // A declared charset of UTF-8 or ASCII is no reason to skip sniffing: UTF-16
+            // attachments are often mislabelled.
+            Some(enc) if enc != TextEncoding::Utf8 => {
+                let mut head = Vec::with_capacity(decode::SNIFF_BYTES);
+                input.take(decode::SNIFF_BYTES as u64).read_to_end(&mut head)?;
+                let probe = Probe::declared(&head, enc, scanner);
+                let mut chained = io::Cursor::new(head).chain(input);
+                return self.scan_with(
+                    &mut |buf, _| read_full(&mut chained, buf),
+                    Piece::WHOLE,
+                    Some(&probe),
+                    scanner,
+                    cancel,
+                    emit,
+                );
+            }
+            _ => None,
+        };
+        self.scan_with(&mut |buf, _| read_full(input, buf), Piece::WHOLE, probe, scanner, cancel, emit)
     }
 
     /// The chunk loop. `fill(buf, at)` reads as much of `buf` as it can from absolute

@@ -1,12 +1,15 @@
 //! Sources: where bytes come from. [`walk`] enumerates files with the defaults a card
 //! scanner needs (hidden files in, ignore files not honoured, pseudo-filesystems and
-//! special files never touched); [`file`] reads a file, or one piece of a large file, into
-//! a reused buffer in overlapping chunks and runs the scanner over it.
+//! special files never touched); [`file`] reads a file, one piece of a large file, or a
+//! stream into a reused buffer in overlapping chunks and runs the scanner over it;
+//! [`container`] and [`mail`] take archives and mail apart; [`item`] ties them together
+//! for one item, recursively.
 //!
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
 pub mod container;
 pub mod file;
+pub mod item;
 pub mod mail;
 pub mod walk;
 

@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod cli;
+mod containers;
 mod detectors;
 mod encodings;
 mod noleak;

@@ -431,21 +431,39 @@ impl Walker<'_, '_> {
     /// Handles one member whose stream is `meter`: recurses into it when it is a
     /// container, else hands it to the leaf callback.
     fn member(&mut self, path: &str, chain: &mut Vec<&'static str>, meter: &mut Meter<'_, dyn Read + '_>) {
+        self.member_in(path, None, chain, meter);
+    }
+
+    /// [`Walker::member`] for the one member of a compressed stream (`stream` is the
+    /// stream's own path): a tar inside it is labelled with the stream's path, as users
+    /// name it (`site.tar.gz!db/dump.sql`, not `site.tar.gz!site.tar!db/dump.sql`).
+    fn member_in(
+        &mut self,
+        path: &str,
+        stream: Option<&str>,
+        chain: &mut Vec<&'static str>,
+        meter: &mut Meter<'_, dyn Read + '_>,
+    ) {
         let head = match read_head(meter) {
             Ok(h) => h,
             Err(e) => return self.fail_io(path, &e),
         };
-        self.member_with_head(path, chain, head, meter);
+        self.member_with_head(path, stream, chain, head, meter);
     }
 
     fn member_with_head(
         &mut self,
         path: &str,
+        stream: Option<&str>,
         chain: &mut Vec<&'static str>,
         head: Vec<u8>,
         meter: &mut Meter<'_, dyn Read + '_>,
     ) {
         if let Some(format) = sniff(&head, path) {
+            let path = match stream {
+                Some(outer) if format == Format::Tar => outer,
+                _ => path,
+            };
             let max = self.limits().max_depth;
             if chain.len() as u64 >= u64::from(max) {
                 let reason = format!("limit max-depth: {format} nested more than {max} containers deep");

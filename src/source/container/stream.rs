@@ -75,11 +75,11 @@ impl Walker<'_, '_> {
                     .and_then(|h| h.filename())
                     .filter(|n| !n.is_empty())
                     .map_or(name, |n| String::from_utf8_lossy(n).into_owned());
-                self.member_with_head(&format!("{path}!{name}"), chain, head, &mut meter);
+                self.member_with_head(&format!("{path}!{name}"), Some(path), chain, head, &mut meter);
             }
             Format::Bzip2 => {
                 let mut meter = Meter::new(budget, compressed, true, bzip2::read::MultiBzDecoder::new(counting));
-                self.member(&format!("{path}!{name}"), chain, &mut meter);
+                self.member_in(&format!("{path}!{name}"), Some(path), chain, &mut meter);
             }
             Format::Xz => {
                 let memlimit = self.limits().max_decoder_memory;
@@ -90,7 +90,7 @@ impl Walker<'_, '_> {
                 };
                 let dec = liblzma::read::XzDecoder::new_stream(counting, stream);
                 let mut meter = Meter::new(budget, compressed, true, dec);
-                self.member(&format!("{path}!{name}"), chain, &mut meter);
+                self.member_in(&format!("{path}!{name}"), Some(path), chain, &mut meter);
             }
             Format::Zstd => {
                 let mut dec = match zstd::stream::read::Decoder::new(counting) {
@@ -103,7 +103,7 @@ impl Walker<'_, '_> {
                     return self.fail_io(path, &e);
                 }
                 let mut meter = Meter::new(budget, compressed, true, dec);
-                self.member(&format!("{path}!{name}"), chain, &mut meter);
+                self.member_in(&format!("{path}!{name}"), Some(path), chain, &mut meter);
             }
             Format::Zip | Format::Tar | Format::SevenZ => {
                 debug_assert!(false, "not a stream format: {format}");

@@ -1,0 +1,232 @@
+//! One item end to end: find out what a file (or an archive member, or a mail part) is,
+//! take containers and mail apart — recursively and across each other, so a zip attached
+//! to a mail inside a tar.gz is reached — and scan every leaf with the engine.
+//!
+//! What a thing is comes from its first bytes ([`Kind::of`]), never from its name alone.
+//! Leaves are read as streams by [`Reader::scan_stream`]; their findings come out as
+//! [`Leaf`]s with the member path (`outer.tar.gz!inner.zip!orders.csv`) and the decoder
+//! chain (`["gzip", "tar", "zip"]`), problems as [`Skip`]s. Nothing here spawns a thread
+//! or writes a report: the caller (the pipeline) decides where results go.
+
+use std::fs::File;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::sync::atomic::AtomicBool;
+
+use super::container::{self, Format, Input};
+use super::file::{Hit, PieceStats, Reader};
+use super::mail::{self, MailError, MailFormat};
+use super::{Skip, SkipKind};
+use crate::scan::Scanner;
+use crate::scan::decode::TextEncoding;
+
+/// Bytes looked at to decide what an item is.
+pub const HEAD_BYTES: usize = 8192;
+
+/// Limits on taking items apart (SPEC §5), all configurable.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemLimits {
+    /// Archive limits; `max_depth` also bounds archives and mail nested in each other.
+    pub container: container::Limits,
+    /// Mail limits.
+    pub mail: mail::MailLimits,
+}
+
+/// What an item is, by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An archive or compressed stream.
+    Container(Format),
+    /// A mail message, mailbox or Outlook file.
+    Mail(MailFormat),
+    /// Anything else: scanned as (possibly encoded) text or bytes.
+    Plain,
+}
+
+impl Kind {
+    /// Decides from the first bytes (up to [`HEAD_BYTES`]); `name` only breaks ties.
+    pub fn of(head: &[u8], name: &str) -> Kind {
+        if let Some(f) = container::sniff(head, name) {
+            return Kind::Container(f);
+        }
+        if let Some(m) = mail::sniff(head, name) {
+            return Kind::Mail(m);
+        }
+        Kind::Plain
+    }
+}
+
+/// The findings of one leaf.
+#[derive(Debug)]
+pub struct Leaf {
+    /// `outer!member!…` path.
+    pub path: String,
+    /// Decoders applied, outermost first.
+    pub decoders: Vec<&'static str>,
+    /// Findings, in order.
+    pub hits: Vec<Hit>,
+    /// What was read.
+    pub stats: PieceStats,
+}
+
+/// Takes items apart and scans their leaves.
+pub struct ItemScanner<'a> {
+    /// The worker's reader (its buffers are reused for every leaf).
+    pub reader: &'a mut Reader,
+    /// The engine.
+    pub scanner: &'a Scanner,
+    /// Set on Ctrl-C.
+    pub cancel: &'a AtomicBool,
+    /// Limits.
+    pub limits: &'a ItemLimits,
+    /// Receives each leaf's findings (also leaves without findings: they carry the bytes
+    /// read).
+    pub leaf: &'a mut dyn FnMut(Leaf),
+    /// Receives each problem.
+    pub skip: &'a mut dyn FnMut(Skip),
+}
+
+impl ItemScanner<'_> {
+    /// A file on disk already found to be `kind` (a container or mail; plain files are
+    /// scanned by the caller, which can split them across threads).
+    pub fn file(&mut self, path: &str, file: &mut File, kind: Kind) {
+        if let Err(e) = file.seek(SeekFrom::Start(0)) {
+            (self.skip)(Skip::io(path, "cannot read", &e));
+            return;
+        }
+        match kind {
+            Kind::Container(format) => self.container(path, &[], format, Input::Seekable(file), 0),
+            Kind::Mail(format) => self.mail(path, &[], format, file, 0),
+            Kind::Plain => {
+                let r = self.plain(path, &[], file, None);
+                if let Err(e) = r {
+                    (self.skip)(Skip::io(path, "cannot read", &e));
+                }
+            }
+        }
+    }
+
+    /// A stream: sniffed, then taken apart or scanned. Read errors are returned so that
+    /// a container reports them against the member. A mail part is never sniffed as mail
+    /// again (its header block looks like one; nested messages are the mail stage's job).
+    fn stream(
+        &mut self,
+        path: &str,
+        decoders: &[&'static str],
+        input: &mut dyn Read,
+        hint: Option<TextEncoding>,
+        depth: u32,
+        in_mail: bool,
+    ) -> io::Result<()> {
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        input.take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+        let name = path.rsplit('!').next().unwrap_or(path);
+        let kind = match Kind::of(&head, name) {
+            Kind::Mail(_) if in_mail => Kind::Plain,
+            k => k,
+        };
+        let mut chained = Cursor::new(head).chain(input);
+        match kind {
+            Kind::Container(format) => self.container(path, decoders, format, Input::Stream(&mut chained), depth),
+            Kind::Mail(format) => self.mail(path, decoders, format, &mut chained, depth),
+            Kind::Plain => return self.plain(path, decoders, &mut chained, hint),
+        }
+        Ok(())
+    }
+
+    fn too_deep(&mut self, path: &str, depth: u32) -> bool {
+        let max = self.limits.container.max_depth;
+        if depth >= max {
+            (self.skip)(Skip {
+                path: path.to_owned(),
+                reason: format!("limit max-depth: archives and mail nested more than {max} deep"),
+                kind: SkipKind::Limit,
+            });
+            return true;
+        }
+        false
+    }
+
+    fn container(&mut self, path: &str, decoders: &[&'static str], format: Format, input: Input<'_>, depth: u32) {
+        if self.too_deep(path, depth) {
+            return;
+        }
+        let mut limits = self.limits.container.clone();
+        limits.max_depth = limits.max_depth.saturating_sub(depth);
+        let mut skips = Vec::new();
+        let cancel = self.cancel;
+        container::walk(
+            format,
+            path,
+            input,
+            &limits,
+            cancel,
+            &mut |member, chain, r| {
+                let mut all = decoders.to_vec();
+                all.extend_from_slice(chain);
+                self.stream(member, &all, r, None, depth + chain_depth(chain), false)
+            },
+            &mut |s| skips.push(s),
+        );
+        for s in skips {
+            (self.skip)(s);
+        }
+    }
+
+    fn mail(&mut self, path: &str, decoders: &[&'static str], format: MailFormat, input: &mut dyn Read, depth: u32) {
+        if self.too_deep(path, depth) {
+            return;
+        }
+        let mut skips = Vec::new();
+        let limits = &self.limits.mail;
+        let cancel = self.cancel;
+        let result = mail::walk(
+            format,
+            input,
+            limits,
+            cancel,
+            &mut |part| {
+                let member = if part.label.is_empty() { path.to_owned() } else { format!("{path}!{}", part.label) };
+                let mut all = decoders.to_vec();
+                all.extend_from_slice(&part.decoders);
+                let hint = part.charset.as_deref().and_then(TextEncoding::from_label);
+                let mut body = part.body;
+                if let Err(e) = self.stream(&member, &all, &mut body, hint, depth + 1, true) {
+                    (self.skip)(Skip::io(member, "cannot read", &e));
+                }
+                Ok(())
+            },
+            &mut |mut s| {
+                s.path = if s.path.is_empty() { path.to_owned() } else { format!("{path}!{}", s.path) };
+                skips.push(s);
+            },
+        );
+        for s in skips {
+            (self.skip)(s);
+        }
+        match result {
+            Ok(_) | Err(MailError::Cancelled) => {}
+            Err(MailError::Read(e) | MailError::Part(e)) => (self.skip)(Skip::io(path, "cannot read", &e)),
+        }
+    }
+
+    fn plain(
+        &mut self,
+        path: &str,
+        decoders: &[&'static str],
+        input: &mut dyn Read,
+        hint: Option<TextEncoding>,
+    ) -> io::Result<()> {
+        let mut hits = Vec::new();
+        let result = self.reader.scan_stream(input, hint, self.scanner, self.cancel, &mut |h| hits.push(h));
+        // Findings read before an error (a limit, corrupt data) are kept.
+        let stats = result.as_ref().copied().unwrap_or_default();
+        (self.leaf)(Leaf { path: path.to_owned(), decoders: decoders.to_vec(), hits, stats });
+        result.map(|_| ())
+    }
+}
+
+/// How many levels of nesting a container's decoder chain adds (`gzip`+`tar` of a
+/// `.tar.gz` are two).
+fn chain_depth(chain: &[&'static str]) -> u32 {
+    u32::try_from(chain.len()).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,186 @@
+//! Archives and mail end to end (SPEC §5, issue 4 points 3, 4 and 7): card data planted
+//! in generated archives and messages is found at its member path, with its decoder chain
+//! and tier, and nothing of the number leaks; bombs and damage become `skipped` records.
+
+use std::io::{Cursor, Write};
+
+use crate::util::{TestDir, findings, mask_digits, of_type, pan, s, scan_jsonl, strs};
+
+/// An order row: PAN, expiry and security code side by side.
+fn order(number: &str) -> String {
+    format!("order_id,card_number,exp,cvv\n1001,{number},12/29,123\n")
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, data) in members {
+        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, c) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            out.push(if k <= c.len() { char::from(A[(n >> (18 - 6 * k)) as usize & 63]) } else { '=' });
+        }
+    }
+    out
+}
+
+#[test]
+fn card_data_in_nested_archives_is_critical_at_its_member_path() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 301);
+    let csv = order(&number);
+    let inner = zip_of(&[("export/orders.csv", csv.as_bytes()), ("readme.txt", b"nothing here\n")]);
+    t.write("backup/site.tar.gz", gzip(&tar_of(&[("db/inner.zip", &inner), ("db/dump.csv", csv.as_bytes())])));
+    t.write("logs/app.log.gz", gzip(format!("2024-10-22 charge ok card={number} exp=12/29\n").as_bytes()));
+    let (r, recs) = scan_jsonl(t.path(), &["--context", "."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert!(!r.stdout().contains(&number) && !r.stderr().contains(&number), "full number in output");
+    let f = findings(&recs);
+    let at = |path: &str| {
+        let v: Vec<_> = f.iter().filter(|x| s(x, "path") == path).collect();
+        assert_eq!(v.len(), 1, "{path}: {}", mask_digits(&r.stdout()));
+        v[0]
+    };
+    let zipped = at("./backup/site.tar.gz!db/inner.zip!export/orders.csv");
+    assert_eq!(strs(zipped, "decoders"), ["gzip", "tar", "zip"]);
+    assert_eq!(s(zipped, "confidence"), "critical");
+    assert_eq!(zipped["line"], 2);
+    let plain = at("./backup/site.tar.gz!db/dump.csv");
+    assert_eq!(strs(plain, "decoders"), ["gzip", "tar"]);
+    assert_eq!(s(plain, "confidence"), "critical");
+    let log = at("./logs/app.log.gz!app.log");
+    assert_eq!(strs(log, "decoders"), ["gzip"]);
+    assert_eq!(f.len(), 3, "{}", mask_digits(&r.stdout()));
+    assert_eq!(crate::util::summary(&recs)["files"], 2);
+    assert_eq!(crate::util::summary(&recs)["distinct_pans"], 1);
+}
+
+#[test]
+fn mail_with_a_zip_attachment_and_a_japanese_body() {
+    let t = TestDir::new();
+    let number = pan("353011", 16, 302);
+    let zip = zip_of(&[("cards.csv", order(&number).as_bytes())]);
+    let text = format!("カード番号 {number}\n有効期限 12/29\n");
+    let (body, _, _) = encoding_rs::ISO_2022_JP.encode(&text);
+    let mut eml = Vec::new();
+    eml.extend_from_slice(
+        b"From: shop@example.com\r\nTo: ops@example.com\r\nSubject: orders\r\nMIME-Version: 1.0\r\n\
+          Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+          Content-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
+    );
+    eml.extend_from_slice(&body);
+    eml.extend_from_slice(
+        format!(
+            "\r\n--b1\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=\"orders.zip\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+            base64(&zip)
+        )
+        .as_bytes(),
+    );
+    // The same message twice in a mailbox, and once as a file of its own.
+    let mut mbox = Vec::new();
+    for _ in 0..2 {
+        mbox.extend_from_slice(b"From shop@example.com Tue Oct 22 11:11:11 2024\r\n");
+        mbox.extend_from_slice(&eml);
+        mbox.extend_from_slice(b"\r\n");
+    }
+    t.write("mail/order.eml", &eml);
+    t.write("mail/Inbox", &mbox);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert!(!r.stdout().contains(&number), "full number in output");
+    let f = findings(&recs);
+    let paths: Vec<&str> = f.iter().map(|x| s(x, "path")).collect();
+    for p in [
+        "./mail/order.eml!orders.zip!cards.csv",
+        "./mail/Inbox!msg-1!orders.zip!cards.csv",
+        "./mail/Inbox!msg-2!orders.zip!cards.csv",
+    ] {
+        let x = f.iter().find(|x| s(x, "path") == p).unwrap_or_else(|| panic!("{p} not in {paths:?}"));
+        assert_eq!(s(x, "confidence"), "critical", "{p}");
+        assert!(strs(x, "decoders").ends_with(&["base64".to_string(), "zip".to_string()]), "{p}: {:?}", x["decoders"]);
+    }
+    let body: Vec<_> = f.iter().filter(|x| s(x, "encoding") == "iso-2022-jp").collect();
+    assert_eq!(body.len(), 3, "{paths:?}");
+    assert!(body.iter().all(|x| strs(x, "signals").iter().any(|s| s == "keyword:カード番号")));
+    assert!(of_type(&recs, "skipped").is_empty(), "{}", r.show());
+}
+
+#[test]
+fn gzip_bomb_is_skipped_by_its_ratio_and_the_run_is_incomplete() {
+    let t = TestDir::new();
+    t.write("bomb.gz", gzip(&vec![0u8; 64 << 20]));
+    t.write("ok.txt", "nothing\n");
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(r.code, 3, "{}", r.show());
+    let sk = of_type(&recs, "skipped");
+    assert_eq!(sk.len(), 1, "{}", r.show());
+    assert!(s(sk[0], "path").starts_with("./bomb.gz"), "{}", r.show());
+    assert!(s(sk[0], "reason").starts_with("limit max-ratio"), "{}", r.show());
+    assert_eq!(s(sk[0], "kind"), "limit");
+}
+
+#[test]
+fn nesting_beyond_max_depth_is_skipped_and_shallower_data_is_found() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 303);
+    let mut data = order(&number).into_bytes();
+    let mut top = zip_of(&[("level0.csv", &data)]);
+    for level in 1..6 {
+        data = zip_of(&[(&format!("level{level}.zip"), &top), ("shallow.csv", order(&number).as_bytes())]);
+        top = data.clone();
+    }
+    t.write("nested.zip", &top);
+    let (r, recs) = scan_jsonl(t.path(), &["--max-depth", "3", "."]);
+    // Findings decide the exit code whatever the coverage (SPEC §2).
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert_eq!(crate::util::summary(&recs)["skipped"], 1, "{}", r.show());
+    let sk = of_type(&recs, "skipped");
+    assert!(!sk.is_empty() && sk.iter().all(|x| s(x, "reason").starts_with("limit max-depth")), "{}", r.show());
+    let depths: Vec<usize> = findings(&recs).iter().map(|x| s(x, "path").matches('!').count()).collect();
+    assert!(!depths.is_empty() && depths.iter().all(|&d| d <= 3), "{depths:?}");
+}
+
+#[test]
+fn truncated_archive_keeps_what_was_read_and_reports_the_damage() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 304);
+    let filler: Vec<u8> = (0..200_000u32).map(|i| b"abcdefghij\n"[(i % 11) as usize]).collect();
+    let tgz = gzip(&tar_of(&[("a/orders.csv", order(&number).as_bytes()), ("b/filler.txt", &filler)]));
+    t.write("cut.tar.gz", &tgz[..tgz.len() * 2 / 3]);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert_eq!(findings(&recs).len(), 1, "{}", r.show());
+    assert_eq!(s(findings(&recs)[0], "path"), "./cut.tar.gz!a/orders.csv");
+    let sk = of_type(&recs, "skipped");
+    assert!(!sk.is_empty() && sk.iter().all(|x| s(x, "reason").starts_with("corrupt archive")), "{}", r.show());
+}
