@@ -23,6 +23,7 @@
 //! assert_eq!(findings[0].view.masked(), "411111******1111");
 //! ```
 
+pub mod canary;
 pub mod detectors;
 pub mod finding;
 pub mod pipeline;

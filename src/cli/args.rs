@@ -31,6 +31,15 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// List or check the detector data (brands, test PANs, keywords, column hints).
     Detectors(DetectorsArgs),
+    /// Write a test-card file for every supported format into DIR, scan them, and print
+    /// pass/fail per format (evidence that the scanner sees every format it claims to).
+    Canary(CanaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CanaryArgs {
+    /// Directory to write the canary files into (created if missing; files are kept).
+    pub(crate) dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

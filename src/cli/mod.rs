@@ -3,6 +3,7 @@
 //! configuration and runs it.
 
 mod args;
+mod canary;
 mod detectors;
 mod exit;
 mod progress;
@@ -29,6 +30,7 @@ pub(crate) fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Detectors(a) => detectors::run(&cli, a),
+        Command::Canary(a) => canary::run(&cli, a),
     };
     match result {
         Ok(status) => status.into(),

@@ -245,3 +245,28 @@ fn fingerprints_are_stable_with_a_key_file() {
     let r = scan_in(t.path(), &["--fingerprint-key", short.to_str().unwrap(), "."]);
     assert_eq!(r.code, 2, "{r:?}");
 }
+
+/// `pansweep canary DIR`: every supported format passes, the files stay as evidence, and a
+/// second run over the same directory passes again.
+#[test]
+fn canary_passes_for_every_format() {
+    let t = crate::util::TestDir::new();
+    let dir = t.join("canary");
+    for _ in 0..2 {
+        let r = crate::util::run(crate::util::pansweep().arg("canary").arg(&dir));
+        assert_eq!(r.code, 0, "{}", r.show());
+        let out = r.stdout();
+        let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("pass ") || l.starts_with("FAIL ")).collect();
+        assert!(lines.len() >= 25, "{out}");
+        assert!(lines.iter().all(|l| l.starts_with("pass ")), "{out}");
+        for format in
+            ["utf-16le", "shift_jis", "iso-2022-jp", "tar.gz", "zip in tar.gz", "docx", "eml attachment", "mbox"]
+        {
+            assert!(
+                lines.iter().any(|l| l.split("  ").nth(1).is_some_and(|f| f.trim() == format)),
+                "{format} missing: {out}"
+            );
+        }
+    }
+    assert!(dir.join("backup.tar.gz").is_file());
+}
