@@ -102,7 +102,7 @@ pub fn sniff(head: &[u8]) -> Option<TextEncoding> {
     if head.contains(&0) {
         return None;
     }
-    if !head.iter().any(|&b| b >= 0x80) {
+    if head.is_ascii() {
         let iso = memchr::memmem::find(head, b"\x1B$B").is_some() || memchr::memmem::find(head, b"\x1B$@").is_some();
         return iso.then_some(TextEncoding::Iso2022Jp);
     }
@@ -126,7 +126,9 @@ pub fn sniff(head: &[u8]) -> Option<TextEncoding> {
 /// UTF-16 without a byte-order mark, as in SQL Server exports and Windows logs: most
 /// characters are ASCII, so one byte of each pair is zero on one side only.
 fn sniff_utf16(head: &[u8]) -> Option<TextEncoding> {
-    if head.len() < 16 {
+    // UTF-16 text without a zero byte would have no line feed and no ASCII at all: the
+    // common case (ASCII or UTF-8 text) leaves here after one memchr.
+    if head.len() < 16 || memchr::memchr(0, head).is_none() {
         return None;
     }
     let pairs = head.len() / 2;
