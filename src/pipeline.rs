@@ -586,6 +586,7 @@ impl WriterState {
                 decoders: decoders
                     .iter()
                     .copied()
+                    .chain(hit.utf16_strings.then_some("utf-16le-strings"))
                     .chain(hit.folded.then_some("fullwidth"))
                     .map(str::to_owned)
                     .collect(),

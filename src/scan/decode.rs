@@ -77,6 +77,15 @@ impl TextEncoding {
 /// How many bytes of a file's start [`sniff`] looks at.
 pub const SNIFF_BYTES: usize = 8192;
 
+/// Shortest UTF-16 string in binary data worth scanning, in code units.
+pub const MIN_STRING_UNITS: usize = 12;
+
+/// A UTF-16 code unit that text is made of (ASCII printable and whitespace, Japanese
+/// kana and kanji, full-width forms); a surrogate or control unit ends a string.
+fn is_text_unit(u: u16) -> bool {
+    matches!(u, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x3000..=0x30FF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF)
+}
+
 /// Guesses the encoding of a file from its first bytes (byte-order mark first, then
 /// content): `None` means plain bytes — ASCII, UTF-8 without full-width characters, or
 /// binary — for which no view is needed. UTF-8 itself is not returned here: whether a
@@ -324,6 +333,66 @@ impl View {
             TextEncoding::Iso2022Jp => self.iso_2022_jp(src, abs == 0),
         }
         self.map.push(src.len() as u32);
+    }
+
+    /// A view of only the UTF-16LE text runs inside binary data `src` (legacy Office
+    /// files, memory dumps, database pages): runs of at least [`MIN_STRING_UNITS`] text
+    /// code units holding at least 12 digits, each followed by a line feed so that runs
+    /// never join. Runs are found at either byte parity. Returns whether there is any.
+    pub fn utf16_strings(&mut self, src: &[u8]) -> bool {
+        self.buf.clear();
+        self.map.clear();
+        self.folds.clear();
+        let unit = |i: usize| u16::from_le_bytes([src[i], src[i + 1]]);
+        let mut i = 0;
+        while i + 1 < src.len() {
+            // Zero-filled stretches (sparse files, padding) a word at a time.
+            while let Some(w) = src.get(i..i + 8)
+                && w == [0u8; 8]
+            {
+                i += 8;
+            }
+            if i + 1 >= src.len() {
+                break;
+            }
+            // Fast skip: a run starts with an ASCII byte followed by a zero byte.
+            let Some(z) = memchr::memchr(0, &src[i + 1..]) else { break };
+            let mut start = i + 1 + z - 1;
+            if !is_text_unit(unit(start)) {
+                i = start + 2;
+                continue;
+            }
+            // Text before the first ASCII character (カード番号 has no zero byte), but
+            // never back over what was already looked at: linear time.
+            while start >= i + 2 && is_text_unit(unit(start - 2)) {
+                start -= 2;
+            }
+            let mut end = start;
+            let mut digits = 0;
+            while end + 1 < src.len() && is_text_unit(unit(end)) {
+                let u = unit(end);
+                digits += usize::from((0x30..=0x39).contains(&u) || (0xFF10..=0xFF19).contains(&u));
+                end += 2;
+            }
+            if (end - start) / 2 >= MIN_STRING_UNITS && digits >= 12 {
+                let mut j = start;
+                while j < end {
+                    let u = unit(j);
+                    if u < 0x80 {
+                        self.push(u as u8, j);
+                    } else {
+                        self.push_char(char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER), j);
+                    }
+                    j += 2;
+                }
+                self.push(b'\n', end.min(src.len()));
+            }
+            // A shorter run inside this one has fewer digits, and a run at the other
+            // parity would start with a zero byte: nothing to find before `end`.
+            i = end.max(start + 1);
+        }
+        self.map.push(src.len() as u32);
+        !self.buf.is_empty()
     }
 
     fn push(&mut self, b: u8, at: usize) {
@@ -657,6 +726,24 @@ mod tests {
         assert_eq!(v.to_view(&(2..5)), 2..3, "a character is where it starts");
         assert!(v.folded(&(1..2)));
         assert!(!v.folded(&(0..1)) && !v.folded(&(2..3)));
+    }
+
+    #[test]
+    fn utf16_strings_in_binary_data() {
+        let mut data: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8 | 0x80).collect();
+        let at = data.len() + 1;
+        data.push(0);
+        data.extend(utf16("card 4111 1111 1111 1111 exp 12/29", true));
+        data.extend([0, 0, 0xFF, 0x13]);
+        data.extend(utf16("short 1234", true));
+        data.extend(utf16(&"no digits here ".repeat(50), true));
+        let mut v = View::new();
+        assert!(v.utf16_strings(&data));
+        assert_eq!(std::str::from_utf8(&v.buf).unwrap(), "card 4111 1111 1111 1111 exp 12/29\n");
+        assert_eq!(v.original(0), at);
+        assert_eq!(v.original(5), at + 10);
+        assert!(!v.utf16_strings(b"plain ascii 4111 1111 1111 1111"));
+        assert!(!v.utf16_strings(&[0u8; 1000]));
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct Hit {
     /// The match was written with full-width or other non-ASCII digits or separators that
     /// the decoded view folded to ASCII.
     pub folded: bool,
+    /// Found in a UTF-16LE string inside binary data.
+    pub utf16_strings: bool,
 }
 
 /// What scanning a piece read.
@@ -147,6 +149,7 @@ impl Probe {
 pub struct Reader {
     buf: Vec<u8>,
     view: View,
+    runs: View,
 }
 
 fn read_full_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usize> {
@@ -323,6 +326,8 @@ impl Reader {
             hits.clear();
             scanner.scan(&input, &mut hits);
             hits.sort_by_key(|f| f.offset);
+            let lines_before_round = stats.newlines;
+            let mut round: Vec<Hit> = Vec::with_capacity(hits.len());
             let mut line_pos = report.start;
             for f in hits.drain(..) {
                 let at = f.offset.max(line_pos);
@@ -331,9 +336,35 @@ impl Reader {
                 let raw_start = to_raw(f.offset);
                 let folded = view.is_some_and(|v| v.folded(&(f.offset..f.offset + f.len)));
                 let byte_offset = buf_abs + raw_start as u64;
-                emit(Hit { finding: f, byte_offset, line_in_piece: stats.newlines, folded });
+                round.push(Hit {
+                    finding: f,
+                    byte_offset,
+                    line_in_piece: stats.newlines,
+                    folded,
+                    utf16_strings: false,
+                });
             }
             stats.newlines += memchr::memchr_iter(b'\n', &scan_buf[line_pos..report.end.max(line_pos)]).count() as u64;
+            // Binary data (legacy .doc/.xls, memory dumps, databases) often holds text as
+            // UTF-16LE strings: scan those runs too.
+            if probe.binary && self.runs.utf16_strings(raw) {
+                let owned = rel(owned_from).min(len)..rel(owned_to).min(len);
+                let input =
+                    ScanInput { buf: &self.runs.buf, report: self.runs.to_view(&owned), at_start: false, header: None };
+                scanner.scan(&input, &mut hits);
+                for f in hits.drain(..) {
+                    let raw_start = self.runs.original(f.offset);
+                    let from = owned.start.min(raw_start);
+                    let line = lines_before_round + memchr::memchr_iter(b'\n', &raw[from..raw_start]).count() as u64;
+                    let folded = self.runs.folded(&(f.offset..f.offset + f.len));
+                    let byte_offset = buf_abs + raw_start as u64;
+                    round.push(Hit { finding: f, byte_offset, line_in_piece: line, folded, utf16_strings: true });
+                }
+                round.sort_by_key(|h| h.byte_offset);
+            }
+            for h in round {
+                emit(h);
+            }
             stats.bytes += owned_to - owned_from;
             // Not at end of file, `owned_to` only reaches the piece end once the right
             // context of the piece end has been read too.

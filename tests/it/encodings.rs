@@ -139,3 +139,33 @@ fn prolonged_sound_mark_is_a_separator_only_between_digits() {
     assert_eq!(f.len(), 1, "{}", r.show());
     assert!(strs(f[0], "signals").iter().any(|x| x == "keyword:カード番号"), "{}", f[0]["signals"]);
 }
+
+/// Binary files (legacy `.xls`/`.doc`, memory dumps, database pages) keep text as UTF-16LE
+/// strings among other bytes: those strings are scanned too, next to the raw bytes.
+#[test]
+fn utf16_strings_inside_binary_data_are_found() {
+    let t = TestDir::new();
+    let wide = pan("453201", 16, 79);
+    let narrow = pan("453201", 16, 80);
+    let mut data: Vec<u8> = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    data.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8));
+    let at = data.len();
+    data.extend(utf16(&format!("カード番号 {wide} 有効期限 12/29"), true, false));
+    data.extend([0, 0, 7, 0, 0x99]);
+    data.extend((0..3000u32).map(|i| (i.wrapping_mul(40_503) >> 3) as u8));
+    data.extend(format!("\0card number {narrow}\0").as_bytes());
+    t.write("book.xls", &data);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    let f = findings(&recs);
+    assert_eq!(f.len(), 2, "{}", mask_digits(&r.stdout()));
+    let from_strings: Vec<_> = f.iter().filter(|x| strs(x, "decoders") == ["utf-16le-strings"]).collect();
+    assert_eq!(from_strings.len(), 1, "{}", mask_digits(&r.stdout()));
+    let x = from_strings[0];
+    assert_eq!(s(x, "encoding"), "binary");
+    assert_eq!(s(x, "confidence"), "high", "{}", x["signals"]);
+    assert!(strs(x, "signals").iter().any(|s| s == "keyword:カード番号"), "{}", x["signals"]);
+    // "カード番号 " is 6 code units: the number starts 12 bytes into the string.
+    assert_eq!(x["byte_offset"].as_u64().unwrap(), (at + 12) as u64);
+    assert!(!r.stdout().contains(&wide) && !r.stdout().contains(&narrow));
+}
