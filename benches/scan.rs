@@ -9,6 +9,11 @@
 //!   16-digit field is a PAN in 1 row of 20 and random digits otherwise;
 //! - `random`: ~64 MiB of uniform printable ASCII with a newline every ~100 bytes.
 //!
+//! - `embedded`: `Scanner::scan` on 32 MiB of the log text, next to `Scanner::scan` plus
+//!   `embedded::Embedded::for_each_region` (and scanning the regions handed on) on 32 MiB
+//!   of random base64 lines, both in 1 MiB chunks; the `summary embedded` line prints the
+//!   ratio (issue 4 asks for ≤ 3).
+//!
 //! `cargo bench --bench scan` (one to two minutes). Also benched: `chains`, the candidate
 //! kernel (`kernel::for_each_chain`) alone, to separate per-byte from per-candidate cost.
 //! After each input a short interleaved re-measurement prints a `summary` line with the
@@ -29,6 +34,7 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use pansweep::detectors::DetectorSet;
 use pansweep::finding::{Class, Finding};
+use pansweep::scan::embedded::{Embedded, EmbeddedLimits};
 use pansweep::scan::{ScanInput, Scanner, ScannerBuilder, kernel};
 
 const MIB: usize = 1 << 20;
@@ -456,6 +462,12 @@ impl Args {
         Args { filters, profiling: args.iter().any(|a| a.starts_with("--profile-time")) }
     }
 
+    /// Whether any benchmark of group `group` can match the filter.
+    fn wants_group(&self, group: &str, ids: &[&str]) -> bool {
+        self.filters.is_empty()
+            || self.filters.iter().any(|f| ids.iter().any(|id| format!("{group}/{id}").contains(f.as_str())))
+    }
+
     /// Whether any benchmark of input `name` can match the filter (substring match, as
     /// criterion does by default).
     fn wants(&self, name: &str) -> bool {
@@ -463,6 +475,85 @@ impl Args {
             || self.filters.iter().any(|f| {
                 ["pansweep", "chains", "memchr"].iter().any(|b| format!("scan/{b}/{name}").contains(f.as_str()))
             })
+    }
+}
+
+/// Random base64 lines of 76 characters (MIME style), about `size` bytes.
+fn gen_base64(size: usize, rng: &mut Rng) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(size + 80);
+    while out.len() < size {
+        for _ in 0..76 {
+            out.push(ALPHABET[rng.below(64) as usize]);
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Plain scan of `buf` in 1 MiB chunks (as the file reader does); returns the findings.
+fn scan_chunks(scanner: &Scanner, buf: &[u8], findings: &mut Vec<Finding>) -> usize {
+    findings.clear();
+    for chunk in buf.chunks(MIB) {
+        scanner.scan(&ScanInput::whole(chunk), findings);
+    }
+    findings.len()
+}
+
+/// Plain scan plus embedded decoding of every 1 MiB chunk, scanning the regions handed on.
+fn scan_embedded(scanner: &Scanner, emb: &mut Embedded, buf: &[u8], findings: &mut Vec<Finding>) -> usize {
+    findings.clear();
+    let mut regions = 0;
+    for chunk in buf.chunks(MIB) {
+        scanner.scan(&ScanInput::whole(chunk), findings);
+        regions += emb
+            .for_each_region(chunk, &mut |r| {
+                let mut found = Vec::new();
+                scanner.scan(&ScanInput::whole(r.buf), &mut found);
+                findings.extend(found.into_iter().filter(|f| r.is_new(&(f.offset..f.offset + f.len))));
+            })
+            .regions;
+    }
+    findings.len() + regions
+}
+
+fn bench_embedded<M: Measurement, C: Clock>(c: &mut Criterion<M>, scanner: &Scanner, summary: bool) {
+    let (log, _) = gen_log(32 * MIB, &mut Rng(4));
+    let b64 = gen_base64(32 * MIB, &mut Rng(5));
+    let mut emb = Embedded::new(EmbeddedLimits::default());
+    let mut findings = Vec::new();
+    let mut group = c.benchmark_group("embedded");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::BytesDecimal(log.len() as u64));
+    group.bench_function("plain-log", |b| b.iter(|| scan_chunks(scanner, black_box(&log), &mut findings)));
+    group.throughput(Throughput::BytesDecimal(b64.len() as u64));
+    group.bench_function("base64+embedded", |b| {
+        b.iter(|| scan_embedded(scanner, &mut emb, black_box(&b64), &mut findings));
+    });
+    group.finish();
+    if summary {
+        let mut best = [u64::MAX; 3];
+        for _ in 0..3 {
+            let t = C::now_ns();
+            black_box(scan_chunks(scanner, black_box(&log), &mut findings));
+            let t2 = C::now_ns();
+            black_box(scan_embedded(scanner, &mut emb, black_box(&b64), &mut findings));
+            let t3 = C::now_ns();
+            black_box(scan_chunks(scanner, black_box(&b64), &mut findings));
+            let t4 = C::now_ns();
+            for (b, d) in best.iter_mut().zip([t2 - t, t3 - t2, t4 - t3]) {
+                *b = (*b).min(d.max(1));
+            }
+        }
+        let per_byte = |ns: u64, len: usize| ns as f64 / len as f64;
+        println!(
+            "summary embedded ({} clock): GB/s: plain log scan {:.3}, base64 scan only {:.3}, base64 scan+embedded {:.3}; time per byte base64/plain = {:.2} (issue 4: <= 3)",
+            C::NAME,
+            log.len() as f64 / best[0] as f64,
+            b64.len() as f64 / best[2] as f64,
+            b64.len() as f64 / best[1] as f64,
+            per_byte(best[1], b64.len()) / per_byte(best[0], log.len()),
+        );
     }
 }
 
@@ -489,6 +580,9 @@ fn benches<M: Measurement, C: Clock>(c: &mut Criterion<M>) {
     if args.wants("random") {
         let random = gen_random(64 * MIB, &mut Rng(3));
         run(c, "random", &random, None);
+    }
+    if args.wants_group("embedded", &["plain-log", "base64+embedded"]) {
+        bench_embedded::<M, C>(c, &scanner, !args.profiling);
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod context;
 pub mod decode;
+pub mod embedded;
 pub mod examples;
 pub mod expiry;
 pub mod kernel;

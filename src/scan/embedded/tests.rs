@@ -1,0 +1,319 @@
+//! Embedded-encoding tests: the public test PAN 4111 1111 1111 1111 planted in every form,
+//! found by the real scanner on the regions and mapped back to its original offset.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::detectors::DetectorSet;
+use crate::finding::{Class, Element};
+use crate::scan::{ScanInput, Scanner, ScannerBuilder};
+
+fn scanner() -> Scanner {
+    static SCANNER: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+    SCANNER
+        .get_or_init(|| ScannerBuilder::new(Arc::new(DetectorSet::builtin().unwrap())).current_year(2026).build())
+        .clone()
+}
+
+#[derive(Debug)]
+struct Hit {
+    chain: String,
+    /// Original range of the match.
+    at: Range<usize>,
+    class: Class,
+    expiry: bool,
+}
+
+fn check_region(r: &Region<'_>, len: usize) {
+    assert_eq!(r.map.len(), r.buf.len() + 1);
+    assert_eq!(r.flags.len(), r.buf.len());
+    assert!(r.map.windows(2).all(|w| w[0] <= w[1]), "map is monotonic: {:?}", r.map);
+    assert!(r.map.iter().all(|&m| m as usize <= len), "map in bounds");
+    assert!(!r.decoders.is_empty());
+}
+
+fn hits(src: &[u8]) -> Vec<Hit> {
+    let mut e = Embedded::new(EmbeddedLimits::default());
+    let s = scanner();
+    let mut out = Vec::new();
+    e.for_each_region(src, &mut |r| {
+        check_region(r, src.len());
+        let mut found = Vec::new();
+        s.scan(&ScanInput::whole(r.buf), &mut found);
+        for f in found {
+            let v = f.offset..f.offset + f.len;
+            if r.is_new(&v) {
+                out.push(Hit {
+                    chain: r.chain(),
+                    at: r.original_range(&v),
+                    class: f.class,
+                    expiry: f.elements.contains(&Element::Expiry),
+                });
+            }
+        }
+    });
+    out
+}
+
+/// Exactly one test-PAN hit, by `chain`, starting at original offset `at`, with expiry.
+fn one(src: &[u8], chain: &str, at: usize) -> Hit {
+    let h = hits(src);
+    assert_eq!(h.len(), 1, "{:?}: {h:?}", String::from_utf8_lossy(src));
+    let h = h.into_iter().next().unwrap();
+    assert_eq!(h.class, Class::TestPan);
+    assert_eq!(h.chain, chain);
+    assert_eq!(h.at.start, at, "{:?}", String::from_utf8_lossy(src));
+    h
+}
+
+fn b64(data: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let v = c.iter().enumerate().fold(0u32, |a, (i, &b)| a | u32::from(b) << (16 - 8 * i));
+        let n = c.len() + 1;
+        for k in 0..4 {
+            if k < n {
+                out.push(alphabet[(v >> (18 - 6 * k) & 63) as usize] as char);
+            } else if pad {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URLSAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+const RECORD: &str = "card number 4111 1111 1111 1111 exp 12/29";
+
+#[test]
+fn base64_single_line() {
+    let enc = b64(RECORD.as_bytes(), STD, true);
+    let src = format!("GET /img.png data={enc} 200\n");
+    let h = one(src.as_bytes(), "base64", src.find(&enc).unwrap() + 16);
+    assert!(h.expiry);
+    // Unpadded, and the PAN alone without spaces.
+    let enc = b64(b"pan=4111111111111111;exp=12/29", STD, false);
+    let src = format!("x {enc}\n");
+    one(src.as_bytes(), "base64", 2 + 4);
+}
+
+#[test]
+fn base64_with_mime_line_breaks() {
+    let body = format!("{}\r\n", "filler text before the card; ".repeat(5)) + RECORD + "\r\n";
+    let enc = b64(body.as_bytes(), STD, true);
+    let lines: Vec<&str> = enc.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let src = format!("Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n--boundary--\r\n", lines.join("\r\n"));
+    let h = hits(src.as_bytes());
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].chain, "base64");
+    assert!(h[0].expiry);
+    // The offset points at the base64 group holding the PAN's first digit.
+    let pan_at = body.find("4111").unwrap();
+    let group = pan_at / 3 * 4;
+    let block = src.find(lines[0]).unwrap();
+    let expected = block + group + (group / 76) * 2;
+    assert_eq!(h[0].at.start, expected);
+}
+
+#[test]
+fn base64_url_safe_alphabet() {
+    // Bytes chosen so that the encoding holds `-` and `_`.
+    let mut data = vec![0xFB, 0xEF, 0xFF];
+    data.extend_from_slice(RECORD.as_bytes());
+    data.extend_from_slice(&[0xFB, 0xEF, 0xFF]);
+    let enc = b64(&data, URLSAFE, false);
+    assert!(enc.contains('-') || enc.contains('_'), "{enc}");
+    let src = format!("token={enc}&x=1");
+    let h = hits(src.as_bytes());
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].chain, "base64");
+}
+
+#[test]
+fn base64_binary_and_hex_are_not_handed_on() {
+    let bin: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let enc = b64(&bin, STD, true);
+    let hexs = "0123456789abcdef".repeat(8);
+    let src = format!("img {enc}\nsha {hexs}\n");
+    let mut e = Embedded::new(EmbeddedLimits::default());
+    let mut n = 0;
+    let out = e.for_each_region(src.as_bytes(), &mut |_| n += 1);
+    assert_eq!(n, 0);
+    assert!(out.decoded_bytes > 0 && !out.truncated);
+}
+
+#[test]
+fn url_encoding() {
+    let src = "GET /pay?card=4111%201111%201111%201111&exp=12%2F29 HTTP/1.1";
+    let h = one(src.as_bytes(), "url", src.find("4111").unwrap());
+    assert!(h.expiry);
+    let src = "q=card+4111+1111+1111+1111+exp+12/29";
+    one(src.as_bytes(), "url", src.find("4111").unwrap());
+    let src = "pan=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31 exp 12/29";
+    let h = one(src.as_bytes(), "url", 4);
+    assert_eq!(h.at.end, src.find(" exp").unwrap(), "the end maps past the last escape");
+}
+
+#[test]
+fn plain_pans_are_not_repeated() {
+    // A plain PAN next to URL escapes is found by the plain scan, not again here.
+    let src = "card=4111111111111111&exp=12%2F29&name=J%20Doe";
+    assert!(hits(src.as_bytes()).is_empty());
+    let src = "<td>4111 1111 1111 1111</td><td>12/29</td>";
+    assert!(hits(src.as_bytes()).is_empty());
+}
+
+#[test]
+fn json_unicode_escapes() {
+    let src = r#"{"pan":"\u0034\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031\u0031","exp":"12/29"}"#;
+    let h = one(src.as_bytes(), "json-escape", src.find("\\u0034").unwrap());
+    assert!(h.expiry);
+    // Japanese keyword escaped: カード番号 4111 1111 1111 1111.
+    let src = r#"{"\u30AB\u30FC\u30C9\u756A\u53F7":"4111 \u0031111 1111 1111"}"#;
+    one(src.as_bytes(), "json-escape", src.find("4111").unwrap());
+}
+
+#[test]
+fn quoted_printable() {
+    let src = "card =34=31=31=31=31=31=31=31=31=31=31=31=31=31=31=31 exp 12/29\r\n";
+    one(src.as_bytes(), "quoted-printable", 5);
+    // A soft line break splitting the number.
+    let src = "card number 4111 1111 11=\r\n11 1111 exp 12/29\r\n";
+    let h = one(src.as_bytes(), "quoted-printable", src.find("4111").unwrap());
+    assert!(h.expiry);
+    assert_eq!(h.at.end, src.len() - " exp 12/29\r\n".len());
+    // `id=12` in a query string is not quoted-printable.
+    let mut spans = Vec::new();
+    find_text(b"GET /a?id=12&page=34 HTTP", 1 << 20, &mut spans);
+    assert!(spans.iter().all(|s| s.kind != Kind::Qp));
+}
+
+#[test]
+fn html_entities() {
+    let src = "<p>card &#52;&#49;&#49;&#49;&#32;&#49;&#49;&#49;&#49; &#x31;&#x31;&#x31;&#x31; 1111 exp 12/29</p>";
+    one(src.as_bytes(), "html-entity", src.find("&#52;").unwrap());
+    let src = "card 4111&nbsp;1111&nbsp;1111&nbsp;1111 exp 12&#47;29";
+    one(src.as_bytes(), "html-entity", 5);
+}
+
+#[test]
+fn ooxml_runs() {
+    // Digits split across runs: the document text is the runs joined.
+    let src = r#"<w:p><w:r><w:t>card 4111</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>111111111111</w:t></w:r><w:r><w:t xml:space="preserve"> exp 12/29</w:t></w:r></w:p>"#;
+    let h = one(src.as_bytes(), "xml-text", src.find("4111").unwrap());
+    assert!(h.expiry);
+    let src = r#"<w:t xml:space="preserve">4111 </w:t></w:r><w:r><w:t>1111 1111 1111</w:t></w:r> exp 12/29"#;
+    one(src.as_bytes(), "xml-text", src.find("4111").unwrap());
+    // Runs cut at a group boundary with the space lost: the spaced variant reads it.
+    let src = "<w:t>4111</w:t></w:r><w:r><w:t>1111 1111 1111</w:t>";
+    one(src.as_bytes(), "xml-text", 5);
+}
+
+#[test]
+fn nested_base64_of_url_encoded() {
+    let inner = "card=4111%201111%201111%201111&exp=12%2F29";
+    let enc = b64(inner.as_bytes(), STD, true);
+    let src = format!("log: payload {enc} end\n");
+    let h = one(src.as_bytes(), "base64+url", src.find(&enc).unwrap() + 4);
+    assert!(h.expiry);
+}
+
+#[test]
+fn adversarial_inputs_do_not_panic() {
+    let cases: Vec<Vec<u8>> = vec![
+        b"%%%%%%%%%%%%%%%%%%%%%".to_vec(),
+        b"%3".to_vec(),
+        b"\\u".to_vec(),
+        b"abc \\u00".to_vec(),
+        b"\\uD800\\u".to_vec(),
+        b"\\uD800\\uDC00 1".to_vec(),
+        b"&#".to_vec(),
+        b"&#x".to_vec(),
+        b"&#52".to_vec(),
+        b"&#99999999999;&#x110000;".to_vec(),
+        b"=".to_vec(),
+        b"=\r".to_vec(),
+        b"=3".to_vec(),
+        b"1<".to_vec(),
+        b"1<<<<>>>>2<".to_vec(),
+        b"==== ====".to_vec(),
+        b"QUJD=".to_vec(),
+        "=\r\n".repeat(100).into_bytes(),
+        "<a>1</a>".repeat(1000).into_bytes(),
+        "&#52;".repeat(10_000).into_bytes(),
+    ];
+    for c in &cases {
+        let _ = hits(c);
+    }
+}
+
+#[test]
+fn huge_base64_is_linear_and_bounded() {
+    // ~4 MiB of base64-looking lines: one long block, decoded in pieces within budget.
+    let mut src = Vec::new();
+    let mut x = 1u64;
+    while src.len() < 4 << 20 {
+        for _ in 0..76 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            src.push(STD[(x >> 58) as usize]);
+        }
+        src.extend_from_slice(b"\r\n");
+    }
+    let mut e = Embedded::new(EmbeddedLimits::default());
+    let mut n = 0;
+    let out = e.for_each_region(&src, &mut |_| n += 1);
+    assert_eq!(n, 0);
+    assert!(!out.truncated);
+    assert!(out.decoded_bytes <= 2 * src.len() + (64 << 10));
+    // Per-region bound: several pieces.
+    let mut spans = Vec::new();
+    find_base64(&src, &EmbeddedLimits::default(), &mut spans);
+    assert!(spans.len() >= 4 && spans.iter().all(|s| s.core.len() <= (1 << 20) + 80), "{}", spans.len());
+    assert!(spans.iter().all(|s| (s.core.start - spans[0].core.start) % 78 % 4 == 0 || s.core.start == 0));
+}
+
+#[test]
+fn budget_truncates() {
+    let src = "&#52;".repeat(1000);
+    let mut e = Embedded::new(EmbeddedLimits { max_total_factor: 0, ..EmbeddedLimits::default() });
+    let out = e.for_each_region(src.as_bytes(), &mut |_| {});
+    assert!(!out.truncated, "64 KiB base budget");
+    let src = "&#52;".repeat(100_000);
+    let out = e.for_each_region(src.as_bytes(), &mut |_| {});
+    assert!(out.truncated);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn never_panics_and_maps_are_sane(src in proptest::collection::vec(
+        prop_oneof![
+            Just(b'%'), Just(b'='), Just(b'&'), Just(b'#'), Just(b';'), Just(b'\\'), Just(b'u'),
+            Just(b'<'), Just(b'>'), Just(b'\r'), Just(b'\n'), Just(b' '), Just(b'x'), Just(b'Q'),
+            b'0'..=b'9', b'A'..=b'F', any::<u8>(),
+        ], 0..600)) {
+        let mut e = Embedded::new(EmbeddedLimits { min_base64: 8, ..EmbeddedLimits::default() });
+        e.for_each_region(&src, &mut |r| check_region(r, src.len()));
+    }
+
+    #[test]
+    fn every_region_is_checked(src in proptest::collection::vec(any::<u8>(), 0..400)) {
+        // The filter and callback are reached without panics even for unfiltered spans.
+        let mut spans = Vec::new();
+        find_base64(&src, &EmbeddedLimits { min_base64: 4, ..EmbeddedLimits::default() }, &mut spans);
+        find_text(&src, 1 << 20, &mut spans);
+        let mut s = Scratch::default();
+        for span in &spans {
+            prop_assert!(span.all.start <= span.core.start && span.core.end <= span.all.end);
+            prop_assert!(span.all.end <= src.len());
+            decode(&mut s, &src, span, true);
+            prop_assert!(s.core.start <= s.core.end && s.core.end <= s.buf.len());
+            prop_assert!(s.map.windows(2).all(|w| w[0] <= w[1]));
+        }
+    }
+}
