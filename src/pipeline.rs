@@ -512,9 +512,13 @@ impl WriterState {
     fn handle(&mut self, msg: Msg, writer: &mut dyn ReportWriter, counters: &Counters) -> std::io::Result<()> {
         match msg {
             Msg::Skip(mut skip) => {
-                // Walker paths arrive as found: a directory may be named after a PAN.
+                // Walker paths arrive as found: a directory may be named after a PAN. Reasons
+                // too: archive and mail errors can quote a member name or a value.
                 if let Cow::Owned(p) = redact_digits(&skip.path) {
                     skip.path = p;
+                }
+                if let Cow::Owned(r) = redact_digits(&skip.reason) {
+                    skip.reason = r;
                 }
                 self.skipped += 1;
                 self.incomplete |= skip.kind.incomplete();
@@ -564,6 +568,19 @@ impl WriterState {
     ) -> std::io::Result<()> {
         self.bytes += stats.bytes;
         counters.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
+        if stats.embedded_truncated {
+            self.handle(
+                Msg::Skip(Skip {
+                    path: path.to_string(),
+                    reason: "limit embedded-decode: more base64 or other embedded encoding than the decoding budget \
+                             (twice the text) in one chunk; the rest was scanned as plain text"
+                        .into(),
+                    kind: SkipKind::Limit,
+                }),
+                writer,
+                counters,
+            )?;
+        }
         let encoding = stats.encoding_name();
         for hit in hits {
             let f = hit.finding;
@@ -586,7 +603,7 @@ impl WriterState {
                 decoders: decoders
                     .iter()
                     .copied()
-                    .chain(hit.utf16_strings.then_some("utf-16le-strings"))
+                    .chain(hit.decoders.iter().copied())
                     .chain(hit.folded.then_some("fullwidth"))
                     .map(str::to_owned)
                     .collect(),

@@ -3,6 +3,7 @@
 //! passes, 1 otherwise). The files stay in DIR as evidence; running it again rewrites them.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -51,14 +52,29 @@ pub(crate) fn run(cli: &Cli, a: &CanaryArgs) -> anyhow::Result<ExitStatus> {
         bail!("{} is not a directory", dir.display());
     }
     let all = canary::canaries().context("cannot generate the canaries")?;
+    let mut roots = Vec::new();
     for c in &all {
         let p = dir.join(c.file);
-        std::fs::write(&p, &c.bytes).with_context(|| format!("cannot write {}", p.display()))?;
+        // Never write through a link (a shared /tmp), never over anything but a file.
+        if let Ok(m) = std::fs::symlink_metadata(&p)
+            && !m.is_file()
+        {
+            bail!("{} exists and is not a regular file; choose an empty directory", p.display());
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&p)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        f.write_all(&c.bytes).with_context(|| format!("cannot write {}", p.display()))?;
+        roots.push(p);
     }
     let detectors = std::sync::Arc::new(load_detectors(None)?);
     let scanner = ScannerBuilder::new(detectors.clone()).build();
-    let mut job = ScanJob::new(vec![dir.clone()]);
-    job.walk.excludes.clear();
+    // Only the canaries: whatever else DIR holds is none of this command's business.
+    let job = ScanJob::new(roots);
     let mut out = Collect::default();
     let run = RunInfo {
         tool: "pansweep",

@@ -70,13 +70,10 @@ fn hostname() -> String {
 /// else (`/dev/null`, a FIFO, a terminal) is written to as it is: changing the mode of a
 /// shared device would break every other program on the host.
 fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
-    let f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create output file {}", path.display()))?;
+    let f =
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).with_context(|| {
+            format!("cannot create output file {}", report::redact_digits(&path.display().to_string()))
+        })?;
     let meta = f.metadata().with_context(|| format!("cannot stat output file {}", path.display()))?;
     if meta.is_file() && meta.permissions().mode() & 0o777 != 0o600 {
         f.set_permissions(std::fs::Permissions::from_mode(0o600))

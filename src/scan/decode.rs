@@ -180,16 +180,22 @@ fn utf16_text_units(b: &[u8], enc: TextEncoding) -> (usize, usize, usize) {
     (newlines, text, b.len() / 2)
 }
 
-/// Structural errors and multi-byte characters when read as `Shift_JIS`.
+/// Structural errors and Japanese multi-byte characters when read as `Shift_JIS`. Only
+/// the rows of punctuation, full-width alphanumerics and kana (lead bytes 0x81-0x84)
+/// count as evidence — Japanese text is full of them — because Latin-1 text
+/// (`München`, `Gültig`, `Gebäude`) also fits the `Shift_JIS` structure with kanji-range
+/// lead bytes and must not be taken for it.
 fn shift_jis_errors(b: &[u8]) -> (usize, usize) {
     let (mut bad, mut multi, mut i) = (0, 0, 0);
     while i < b.len() {
         match b[i] {
-            0x81..=0x9F | 0xE0..=0xFC => {
+            lead @ (0x81..=0x9F | 0xE0..=0xFC) => {
                 match b.get(i + 1) {
-                    Some(0x40..=0x7E | 0x80..=0xFC) => multi += 1,
+                    Some(0x40..=0x7E | 0x80..=0xFC) if matches!(lead, 0x81..=0x84) => {
+                        multi += 1;
+                    }
+                    Some(0x40..=0x7E | 0x80..=0xFC) | None => {}
                     Some(_) => bad += 1,
-                    None => {}
                 }
                 i += 2;
             }
@@ -224,11 +230,12 @@ fn euc_jp_errors(b: &[u8]) -> (usize, usize) {
                 }
                 i += 3;
             }
-            0xA1..=0xFE => {
+            lead @ 0xA1..=0xFE => {
                 match b.get(i + 1) {
-                    Some(0xA1..=0xFE) => multi += 1,
+                    // Punctuation, full-width alphanumerics and kana rows, as for Shift_JIS.
+                    Some(0xA1..=0xFE) if lead <= 0xA5 => multi += 1,
+                    Some(0xA1..=0xFE) | None => {}
                     Some(_) => bad += 1,
-                    None => {}
                 }
                 i += 2;
             }
@@ -684,6 +691,8 @@ mod tests {
         assert_eq!(sniff(&encode(EUC_JP, &JA.repeat(5))), Some(TextEncoding::EucJp));
         assert_eq!(sniff(&encode(encoding_rs::ISO_2022_JP, JA)), Some(TextEncoding::Iso2022Jp));
         assert_eq!(sniff(JA.as_bytes()), None, "UTF-8 needs no sniffed encoding");
+        let latin1 = encoding_rs::WINDOWS_1252.encode("Kunde,Straße,Gültig bis,München,Gebäude,Résumé\n").0.repeat(20);
+        assert_eq!(sniff(&latin1), None, "Latin-1 is not Shift_JIS");
         assert_eq!(sniff(b"plain ascii 4111 1111 1111 1111"), None);
         // Binary: many structural errors in both legacy encodings, NULs on both sides.
         let bin: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::finding::Finding;
 use crate::scan::decode::{self, TextEncoding, View};
+use crate::scan::embedded::{Embedded, EmbeddedLimits};
 use crate::scan::record::Header;
 use crate::scan::{ScanInput, Scanner};
 
@@ -69,8 +70,9 @@ pub struct Hit {
     /// The match was written with full-width or other non-ASCII digits or separators that
     /// the decoded view folded to ASCII.
     pub folded: bool,
-    /// Found in a UTF-16LE string inside binary data.
-    pub utf16_strings: bool,
+    /// Decoders that found it inside the file's text (`utf-16le-strings`, `base64`,
+    /// `url`, …), outermost first; empty for the plain scan.
+    pub decoders: Vec<&'static str>,
 }
 
 /// What scanning a piece read.
@@ -86,6 +88,8 @@ pub struct PieceStats {
     pub encoding: Option<TextEncoding>,
     /// Stopped early because the run was cancelled.
     pub interrupted: bool,
+    /// Embedded encodings (base64, …) were decoded only partly: their budget ran out.
+    pub embedded_truncated: bool,
 }
 
 impl PieceStats {
@@ -145,11 +149,23 @@ impl Probe {
 }
 
 /// A per-thread reader: owns the reused buffers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Reader {
     buf: Vec<u8>,
     view: View,
     runs: View,
+    embedded: Embedded,
+}
+
+impl Default for Reader {
+    fn default() -> Reader {
+        Reader {
+            buf: Vec::new(),
+            view: View::new(),
+            runs: View::new(),
+            embedded: Embedded::new(EmbeddedLimits::default()),
+        }
+    }
 }
 
 fn read_full_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usize> {
@@ -238,7 +254,15 @@ impl Reader {
             Some(enc) if enc != TextEncoding::Utf8 => {
                 let mut head = Vec::with_capacity(decode::SNIFF_BYTES);
                 input.take(decode::SNIFF_BYTES as u64).read_to_end(&mut head)?;
-                let probe = Probe::declared(&head, enc, scanner);
+                let probe = match enc {
+                    // "UTF-16" labels say nothing reliable about byte order, and are often
+                    // wrong: believe the content (BOM, zero bytes) over the label.
+                    TextEncoding::Utf16Le | TextEncoding::Utf16Be => match decode::sniff(&head) {
+                        Some(e @ (TextEncoding::Utf16Le | TextEncoding::Utf16Be)) => Probe::declared(&head, e, scanner),
+                        _ => Probe::of(&head, scanner),
+                    },
+                    _ => Probe::declared(&head, enc, scanner),
+                };
                 let mut chained = io::Cursor::new(head).chain(input);
                 return self.scan_with(
                     &mut |buf, _| read_full(&mut chained, buf),
@@ -266,7 +290,10 @@ impl Reader {
         cancel: &AtomicBool,
         emit: &mut dyn FnMut(Hit),
     ) -> io::Result<PieceStats> {
-        let ov = scanner.overlap();
+        // The scanner's window is counted in view bytes; a view can be 4x smaller than
+        // the raw bytes (UTF-16 ASCII 2:1, UTF-8 full-width 3:1, escapes and ISO-2022-JP
+        // shifts more), so the raw overlap is 4x the window. Cheap against 1 MiB chunks.
+        let ov = scanner.overlap() * 4;
         let mut stats = PieceStats::default();
         let want = CHUNK + 2 * ov;
         if self.buf.len() < want {
@@ -280,6 +307,7 @@ impl Reader {
         let mut eof = false;
         let mut local: Option<Probe> = None;
         let mut hits: Vec<Finding> = Vec::new();
+        let mut embedded_chains: Vec<Vec<&'static str>> = Vec::new();
         loop {
             if cancel.load(Ordering::Relaxed) {
                 stats.interrupted = true;
@@ -306,7 +334,14 @@ impl Reader {
             let raw = &self.buf[..len];
             // A decoded view when the file's encoding needs one, or when this chunk of a
             // UTF-8 file holds full-width digits or separators.
-            let enc = probe.encoding.or_else(|| decode::needs_utf8_view(raw).then_some(TextEncoding::Utf8));
+            let utf16 = matches!(probe.encoding, Some(TextEncoding::Utf16Le | TextEncoding::Utf16Be));
+            let enc = match probe.encoding {
+                // UTF-16 text always has zero bytes: a chunk without any (ASCII appended
+                // to a UTF-16 log) is read as it is.
+                Some(_) if utf16 && memchr::memchr(0, raw).is_none() => None,
+                Some(e) => Some(e),
+                None => decode::needs_utf8_view(raw).then_some(TextEncoding::Utf8),
+            };
             let (scan_buf, report) = if let Some(enc) = enc {
                 self.view.decode(enc, raw, buf_abs);
                 let r = self.view.to_view(&(rel(owned_from)..rel(owned_to)));
@@ -341,7 +376,7 @@ impl Reader {
                     byte_offset,
                     line_in_piece: stats.newlines,
                     folded,
-                    utf16_strings: false,
+                    decoders: Vec::new(),
                 });
             }
             stats.newlines += memchr::memchr_iter(b'\n', &scan_buf[line_pos..report.end.max(line_pos)]).count() as u64;
@@ -358,9 +393,56 @@ impl Reader {
                     let line = lines_before_round + memchr::memchr_iter(b'\n', &raw[from..raw_start]).count() as u64;
                     let folded = self.runs.folded(&(f.offset..f.offset + f.len));
                     let byte_offset = buf_abs + raw_start as u64;
-                    round.push(Hit { finding: f, byte_offset, line_in_piece: line, folded, utf16_strings: true });
+                    round.push(Hit {
+                        finding: f,
+                        byte_offset,
+                        line_in_piece: line,
+                        folded,
+                        decoders: vec!["utf-16le-strings"],
+                    });
                 }
+            }
+            // Embedded encodings (base64, URL, JSON escapes, quoted-printable, entities,
+            // XML runs) in text that is UTF-8/ASCII or binary.
+            if probe.encoding.is_none() {
+                let owned = rel(owned_from).min(len)..rel(owned_to).min(len);
+                let found = &mut hits;
+                let chains = &mut embedded_chains;
+                let outcome = self.embedded.for_each_region(raw, &mut |region| {
+                    let input =
+                        ScanInput { buf: region.buf, report: 0..region.buf.len(), at_start: false, header: None };
+                    let before = found.len();
+                    scanner.scan(&input, found);
+                    let mut k = before;
+                    while k < found.len() {
+                        let f = &found[k];
+                        let keep =
+                            region.is_new(&(f.offset..f.offset + f.len)) && owned.contains(&region.original(f.offset));
+                        if keep {
+                            k += 1;
+                        } else {
+                            found.swap_remove(k);
+                        }
+                    }
+                    // Findings now carry original offsets, and their region's decoders.
+                    for f in &mut found[before..] {
+                        f.offset = region.original(f.offset);
+                        chains.push(region.decoders.to_vec());
+                    }
+                });
+                stats.embedded_truncated |= outcome.truncated;
+                for (f, chain) in hits.drain(..).zip(embedded_chains.drain(..)) {
+                    let raw_start = f.offset;
+                    let from = owned.start.min(raw_start);
+                    let line = lines_before_round + memchr::memchr_iter(b'\n', &raw[from..raw_start]).count() as u64;
+                    let byte_offset = buf_abs + raw_start as u64;
+                    round.push(Hit { finding: f, byte_offset, line_in_piece: line, folded: false, decoders: chain });
+                }
+            }
+            if round.len() > 1 {
                 round.sort_by_key(|h| h.byte_offset);
+                // The same number seen through two views (rare: OOXML joins) is one finding.
+                round.dedup_by(|b, a| a.byte_offset == b.byte_offset && a.finding.class == b.finding.class);
             }
             for h in round {
                 emit(h);

@@ -19,6 +19,10 @@ use super::{Skip, SkipKind};
 use crate::scan::Scanner;
 use crate::scan::decode::TextEncoding;
 
+/// Findings of one leaf handed on at a time (line numbers are cumulative, so batches of
+/// one member can simply follow each other).
+const LEAF_BATCH: usize = 4096;
+
 /// Bytes looked at to decide what an item is.
 pub const HEAD_BYTES: usize = 8192;
 
@@ -190,7 +194,10 @@ impl ItemScanner<'_> {
                 all.extend_from_slice(&part.decoders);
                 let hint = part.charset.as_deref().and_then(TextEncoding::from_label);
                 let mut body = part.body;
-                if let Err(e) = self.stream(&member, &all, &mut body, hint, depth + 1, true) {
+                // Header blocks and bodies look like mail but are not; an attachment (a
+                // named part, e.g. a forwarded .eml or .msg sent as octet-stream) may be.
+                let not_mail = part.filename.is_none();
+                if let Err(e) = self.stream(&member, &all, &mut body, hint, depth + 1, not_mail) {
                     (self.skip)(Skip::io(member, "cannot read", &e));
                 }
                 Ok(())
@@ -217,7 +224,20 @@ impl ItemScanner<'_> {
         hint: Option<TextEncoding>,
     ) -> io::Result<()> {
         let mut hits = Vec::new();
-        let result = self.reader.scan_stream(input, hint, self.scanner, self.cancel, &mut |h| hits.push(h));
+        let leaf = &mut *self.leaf;
+        let result = self.reader.scan_stream(input, hint, self.scanner, self.cancel, &mut |h| {
+            hits.push(h);
+            // A huge member full of card data is handed on in batches, not held whole.
+            if hits.len() >= LEAF_BATCH {
+                let batch = std::mem::take(&mut hits);
+                leaf(Leaf {
+                    path: path.to_owned(),
+                    decoders: decoders.to_vec(),
+                    hits: batch,
+                    stats: PieceStats::default(),
+                });
+            }
+        });
         // Findings read before an error (a limit, corrupt data) are kept.
         let stats = result.as_ref().copied().unwrap_or_default();
         (self.leaf)(Leaf { path: path.to_owned(), decoders: decoders.to_vec(), hits, stats });

@@ -184,3 +184,22 @@ fn truncated_archive_keeps_what_was_read_and_reports_the_damage() {
     let sk = of_type(&recs, "skipped");
     assert!(!sk.is_empty() && sk.iter().all(|x| s(x, "reason").starts_with("corrupt archive")), "{}", r.show());
 }
+
+/// A corrupt tar member named after a card number: the library's error quotes the name,
+/// and neither the skip's path nor its reason may show the number.
+#[test]
+fn corrupt_member_named_after_a_card_number_does_not_leak_it() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 305);
+    let mut tar = tar_of(&[(&format!("{number}.csv"), b"x\n")]);
+    // Garble the size field and fix the checksum, so only the size is wrong.
+    tar[124..136].copy_from_slice(b"zzzzzzzzzzz\0");
+    tar[148..156].copy_from_slice(b"        ");
+    let sum: u32 = tar[..512].iter().map(|&b| u32::from(b)).sum();
+    tar[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    t.write("bad.tar", &tar);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert!(!r.stdout().contains(&number) && !r.stderr().contains(&number), "{}", r.show());
+    assert_eq!(r.code, 3, "{}", r.show());
+    assert!(!of_type(&recs, "skipped").is_empty(), "{}", r.show());
+}

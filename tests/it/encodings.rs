@@ -169,3 +169,64 @@ fn utf16_strings_inside_binary_data_are_found() {
     assert_eq!(x["byte_offset"].as_u64().unwrap(), (at + 12) as u64);
     assert!(!r.stdout().contains(&wide) && !r.stdout().contains(&narrow));
 }
+
+fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, c) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push('\n');
+        }
+        let b = |k: usize| u32::from(c.get(k).copied().unwrap_or(0));
+        let n = (b(0) << 16) | (b(1) << 8) | b(2);
+        for k in 0..4 {
+            out.push(if k <= c.len() { char::from(A[(n >> (18 - 6 * k)) as usize & 63]) } else { '=' });
+        }
+    }
+    out
+}
+
+/// A tampered payment module's capture file (base64 lines in a fake image), a URL-encoded
+/// access log and a JSON body with `\u` escapes: each number is found through its decoder,
+/// once, at an offset inside the encoded text.
+#[test]
+fn embedded_encodings_are_decoded() {
+    let t = TestDir::new();
+    let captured = pan("453201", 16, 81);
+    let logged = pan("535011", 16, 82);
+    let escaped = pan("453201", 16, 83);
+    let capture = b64(format!("card_number={captured}&exp=12/29&cvv=123&name=TARO+YAMADA").as_bytes());
+    let mut gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00".to_vec();
+    let at = gif.len();
+    gif.extend_from_slice(capture.as_bytes());
+    gif.push(b'\n');
+    t.write("images/spacer.gif", &gif);
+    let spaced: String =
+        logged.as_bytes().chunks(4).map(|g| std::str::from_utf8(g).unwrap()).collect::<Vec<_>>().join("%20");
+    t.write("logs/access.log", format!("10.0.0.1 - - \"GET /pay?card_number={spaced}&exp=12%2F29 HTTP/1.1\" 200\n"));
+    let json_digits = escaped.chars().fold(String::new(), |mut out, c| {
+        let _ = write!(out, "\\u{:04x}", u32::from(c));
+        out
+    });
+    t.write("api/body.json", format!("{{\"card_number\":\"{json_digits}\",\"exp\":\"12/29\"}}\n"));
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    for n in [&captured, &logged, &escaped] {
+        assert!(!r.stdout().contains(n.as_str()), "full number in output");
+    }
+    let f = findings(&recs);
+    let one = |path: &str| {
+        let v: Vec<_> = f.iter().filter(|x| s(x, "path") == path).collect();
+        assert_eq!(v.len(), 1, "{path}: {}", mask_digits(&r.stdout()));
+        v[0]
+    };
+    let g = one("./images/spacer.gif");
+    assert_eq!(strs(g, "decoders"), ["base64"]);
+    assert_eq!(s(g, "confidence"), "critical", "{}", g["signals"]);
+    let off = usize::try_from(g["byte_offset"].as_u64().unwrap()).unwrap();
+    assert!(off >= at && off < at + capture.len(), "offset {off} outside the base64 block");
+    let l = one("./logs/access.log");
+    assert_eq!(strs(l, "decoders"), ["url"]);
+    let j = one("./api/body.json");
+    assert_eq!(strs(j, "decoders"), ["json-escape"]);
+}
