@@ -48,7 +48,8 @@ fn ja_record() -> String {
     format!("カード番号：{}\n有効期限：１２／２９\n", full_width(&grouped("－")))
 }
 
-fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
+/// `s` in UTF-16, little- or big-endian, with or without a byte-order mark.
+pub fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
     let mut out = Vec::new();
     if bom {
         out.extend(if le { [0xFF, 0xFE] } else { [0xFE, 0xFF] });
@@ -61,13 +62,21 @@ fn legacy(enc: &'static encoding_rs::Encoding, s: &str) -> Vec<u8> {
     enc.encode(s).0.into_owned()
 }
 
-fn gzip(data: &[u8]) -> io::Result<Vec<u8>> {
+/// `data` gzip-compressed.
+///
+/// # Errors
+/// Only if the in-memory encoder fails.
+pub fn gzip(data: &[u8]) -> io::Result<Vec<u8>> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data)?;
     e.finish()
 }
 
-fn tar_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
+/// A tar archive of `(name, bytes)` members.
+///
+/// # Errors
+/// Only if the in-memory builder fails (e.g. a name too long for the format).
+pub fn tar_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, data) in members {
         let mut h = tar::Header::new_gnu();
@@ -79,7 +88,11 @@ fn tar_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
     b.into_inner()
 }
 
-fn zip_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
+/// A zip archive of `(name, bytes)` members, deflated.
+///
+/// # Errors
+/// Only if the in-memory writer fails.
+pub fn zip_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
     let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
     for (name, data) in members {
         w.start_file(*name, zip::write::SimpleFileOptions::default()).map_err(io::Error::other)?;
@@ -104,8 +117,8 @@ fn zstd(data: &[u8]) -> io::Result<Vec<u8>> {
     zstd::encode_all(data, 3)
 }
 
-/// Base64 with MIME line breaks.
-fn base64(data: &[u8]) -> String {
+/// Base64 with MIME-style line breaks (CRLF every 76 characters).
+pub fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for (i, c) in data.chunks(3).enumerate() {

@@ -28,12 +28,7 @@ fn record(pan: &str, wide: bool) -> String {
 }
 
 fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
-    let mut out = Vec::new();
-    if bom {
-        out.extend(if le { [0xFF, 0xFE] } else { [0xFE, 0xFF] });
-    }
-    out.extend(s.encode_utf16().flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() }));
-    out
+    pansweep::canary::utf16(s, le, bom)
 }
 
 fn legacy(enc: &'static encoding_rs::Encoding, s: &str) -> Vec<u8> {
@@ -170,22 +165,6 @@ fn utf16_strings_inside_binary_data_are_found() {
     assert!(!r.stdout().contains(&wide) && !r.stdout().contains(&narrow));
 }
 
-fn b64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (i, c) in data.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            out.push('\n');
-        }
-        let b = |k: usize| u32::from(c.get(k).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        for k in 0..4 {
-            out.push(if k <= c.len() { char::from(A[(n >> (18 - 6 * k)) as usize & 63]) } else { '=' });
-        }
-    }
-    out
-}
-
 /// A tampered payment module's capture file (base64 lines in a fake image), a URL-encoded
 /// access log and a JSON body with `\u` escapes: each number is found through its decoder,
 /// once, at an offset inside the encoded text.
@@ -195,7 +174,8 @@ fn embedded_encodings_are_decoded() {
     let captured = pan("453201", 16, 81);
     let logged = pan("535011", 16, 82);
     let escaped = pan("453201", 16, 83);
-    let capture = b64(format!("card_number={captured}&exp=12/29&cvv=123&name=TARO+YAMADA").as_bytes());
+    let capture =
+        pansweep::canary::base64(format!("card_number={captured}&exp=12/29&cvv=123&name=TARO+YAMADA").as_bytes());
     let mut gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00".to_vec();
     let at = gif.len();
     gif.extend_from_slice(capture.as_bytes());
