@@ -255,6 +255,45 @@ impl Embedded {
         self.limits
     }
 
+    /// A cheap test (a few memchr passes and one table-driven pass, no decoding) of
+    /// whether `src` may hold an embedded encoding at all: an escape that can stand for a
+    /// digit or separator (`%3x`, `%20` next to a digit, `\u`, `&#`, `=3x=`, a soft line
+    /// break), XML end tags, or a run of base64 alphabet of at least `min_base64`
+    /// characters with both letter cases. Most text has none, and then
+    /// [`Embedded::for_each_region`] would find nothing: callers skip it.
+    pub fn may_contain(&self, src: &[u8]) -> bool {
+        use memchr::memmem;
+        if memmem::find(src, b"\\u").is_some()
+            || memmem::find(src, b"&#").is_some()
+            || memmem::find(src, b"</").is_some()
+        {
+            return true;
+        }
+        let hex = |i: usize| src.get(i).is_some_and(u8::is_ascii_hexdigit);
+        if memchr::memchr_iter(b'%', src)
+            .any(|i| hex(i + 1) && hex(i + 2) && matches!(src.get(i + 3), Some(b'%' | b'0'..=b'9')))
+        {
+            return true;
+        }
+        if memmem::find_iter(src, b"=3").any(|i| hex(i + 2) && src.get(i + 3) == Some(&b'='))
+            || memmem::find(src, b"=\n").is_some()
+            || memmem::find(src, b"=\r\n").is_some()
+        {
+            return true;
+        }
+        // Base64: only stretches between spaces and line breaks long enough to hold a
+        // block are examined byte by byte; ordinary text has short words.
+        let min = self.limits.min_base64.max(MIN_B64_LINE);
+        let mut from = 0;
+        for sep in memchr::memchr2_iter(b' ', b'\n', src).chain(std::iter::once(src.len())) {
+            if sep - from >= min && has_base64_run(&src[from..sep], min) {
+                return true;
+            }
+            from = sep + 1;
+        }
+        false
+    }
+
     /// Calls `f` for every decoded region of `src` worth scanning (offsets in its map are
     /// relative to `src`). Buffers larger than 4 GiB are not supported (chunks are 1 MiB).
     pub fn for_each_region(&mut self, src: &[u8], f: &mut dyn FnMut(&Region<'_>)) -> Outcome {
@@ -431,6 +470,24 @@ const B64: [u8; 256] = {
     t[b'_' as usize] = 63;
     t
 };
+
+/// Whether `s` holds a run of at least `min` base64 characters with both letter cases.
+fn has_base64_run(s: &[u8], min: usize) -> bool {
+    let (mut run, mut upper, mut lower) = (0usize, false, false);
+    for &b in s {
+        if B64[usize::from(b)] == NOT_B64 {
+            (run, upper, lower) = (0, false, false);
+            continue;
+        }
+        run += 1;
+        upper |= b.is_ascii_uppercase();
+        lower |= b.is_ascii_lowercase();
+        if run >= min && upper && lower {
+            return true;
+        }
+    }
+    false
+}
 
 /// Length of a line break at `i` (`\n` or `\r\n`), or 0.
 fn line_break(src: &[u8], i: usize) -> usize {

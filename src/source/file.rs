@@ -404,7 +404,7 @@ impl Reader {
             }
             // Embedded encodings (base64, URL, JSON escapes, quoted-printable, entities,
             // XML runs) in text that is UTF-8/ASCII or binary.
-            if probe.encoding.is_none() {
+            if probe.encoding.is_none() && self.embedded.may_contain(raw) {
                 let owned = rel(owned_from).min(len)..rel(owned_to).min(len);
                 let found = &mut hits;
                 let chains = &mut embedded_chains;

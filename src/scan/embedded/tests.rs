@@ -317,3 +317,29 @@ proptest! {
         }
     }
 }
+
+/// The cheap pre-test lets through every form the decoders handle, and stops plain text.
+#[test]
+fn may_contain_gates_every_decoder() {
+    let e = Embedded::new(EmbeddedLimits::default());
+    let b64 = "Y2FyZCA0MTExIDExMTEgMTExMSAxMTExIGV4cCAxMi8yOQ==";
+    for yes in [
+        format!("data {b64}\n"),
+        "card=4111%201111%201111%201111".to_string(),
+        "n=%34%31%31%31".to_string(),
+        "\"\\u0034\\u0031\"".to_string(),
+        "=34=31=31=31".to_string(),
+        "4111 1111=\r\n 1111 1111".to_string(),
+        "&#52;&#49;".to_string(),
+        "<w:t>4111</w:t><w:t>1111</w:t>".to_string(),
+    ] {
+        assert!(e.may_contain(yes.as_bytes()), "{yes}");
+    }
+    for no in [
+        "10.0.0.1 - - [22/Oct/2024:11:11:30 +0000] \"GET /api/v2/session/refresh?id=31&page=3 HTTP/1.1\" 200 512 uid=3123\n",
+        "plain text with 100% certainty and 4111 1111 1111 1111\n",
+        "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef\n",
+    ] {
+        assert!(!e.may_contain(no.as_bytes()), "{no}");
+    }
+}
