@@ -281,15 +281,31 @@ impl Embedded {
         {
             return true;
         }
-        // Base64: only stretches between spaces and line breaks long enough to hold a
-        // block are examined byte by byte; ordinary text has short words.
+        // Base64: a capture file or an encoded attachment is whole lines of base64, or a
+        // blob at the start or end of a line (`key: <blob>`, `"<blob>",`). Per line, only
+        // the first and last space-separated tokens are examined byte by byte; ordinary
+        // text costs three SIMD searches per line. (A blob between spaces in the middle of
+        // a line is not looked at: a known gap, see docs/formats.md.)
         let min = self.limits.min_base64.max(MIN_B64_LINE);
         let mut from = 0;
-        for sep in memchr::memchr2_iter(b' ', b'\n', src).chain(std::iter::once(src.len())) {
-            if sep - from >= min && has_base64_run(&src[from..sep], min) {
+        for nl in memchr::memchr_iter(b'\n', src).chain(std::iter::once(src.len())) {
+            let line = &src[from..nl];
+            from = nl + 1;
+            if line.len() < min {
+                continue;
+            }
+            let Some(first) = memchr::memchr(b' ', line) else {
+                if has_base64_run(line, min) {
+                    return true;
+                }
+                continue;
+            };
+            let last = memchr::memrchr(b' ', line).unwrap_or(first);
+            if (first >= min && has_base64_run(&line[..first], min))
+                || (line.len() - last > min && has_base64_run(&line[last + 1..], min))
+            {
                 return true;
             }
-            from = sep + 1;
         }
         false
     }
