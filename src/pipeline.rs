@@ -34,6 +34,9 @@ use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{Skip, SkipKind};
 
+/// Files smaller than this are read in one piece and scanned from memory.
+const SMALL_FILE: u64 = 256 << 10;
+
 /// What to scan and how.
 #[derive(Clone, Debug)]
 pub struct ScanJob {
@@ -339,7 +342,11 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         }));
     }
     let file_id = ctx.next_file_id.fetch_add(1, Ordering::Relaxed);
-    let head = match file::read_head(&file, item::HEAD_BYTES) {
+    // Small files are read whole, once: the same bytes decide what the file is and are
+    // scanned from memory. One byte more than the size tells a file that grew.
+    let small = meta.len() < SMALL_FILE;
+    let want = if small { usize::try_from(meta.len()).unwrap_or(0) + 1 } else { item::HEAD_BYTES };
+    let head = match file::read_head(&file, want) {
         Ok(h) => h,
         Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
     };
@@ -355,6 +362,16 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             hits: Vec::new(),
             stats: PieceStats::default(),
         });
+    }
+    if small && head.len() < want {
+        // The head is the whole file (most files are small): scan it from memory rather
+        // than reading it again.
+        let mut hits = Vec::new();
+        let mut bytes: &[u8] = &head;
+        return match reader.scan_stream(&mut bytes, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
+            Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats }),
+            Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
+        };
     }
     if ctx.job.threads > 1 && meta.len() > ctx.job.split_threshold {
         let file = Arc::new(file);
