@@ -375,10 +375,8 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     }
     if ctx.job.threads > 1 && meta.len() > ctx.job.split_threshold {
         let file = Arc::new(file);
-        let probe = match file::probe(&file, ctx.scanner) {
-            Ok(p) => Arc::new(p),
-            Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
-        };
+        // The head read above is the file's first 8 KiB: probe it, no second read.
+        let probe = Arc::new(Probe::of(&head, ctx.scanner));
         let pieces = Piece::split(meta.len(), ctx.job.piece_size);
         let count = pieces.len();
         let mut first = None;

@@ -442,6 +442,14 @@ impl View {
         self.map.extend((at..at + src.len()).map(|o| o as u32));
     }
 
+    /// Copies the run of ASCII bytes at `src[i..]` (single-byte characters in both
+    /// `Shift_JIS` and EUC-JP); returns where it ends.
+    fn copy_ascii(&mut self, src: &[u8], i: usize) -> usize {
+        let end = src[i..].iter().position(|&b| b >= 0x80).map_or(src.len(), |p| i + p);
+        self.copy(&src[i..end], i);
+        end
+    }
+
     fn utf8(&mut self, src: &[u8]) {
         let mut at = 0;
         while at < src.len() {
@@ -516,11 +524,7 @@ impl View {
         while i < src.len() {
             let b = src[i];
             match b {
-                0x00..=0x7F => {
-                    let end = src[i..].iter().position(|&b| b >= 0x80).map_or(src.len(), |p| i + p);
-                    self.copy(&src[i..end], i);
-                    i = end;
-                }
+                0x00..=0x7F => i = self.copy_ascii(src, i),
                 0x81..=0x9F | 0xE0..=0xFC => {
                     let end = (i + 2).min(src.len());
                     // Full-width digits 0x824F-0x8258: the hot path.
@@ -547,9 +551,7 @@ impl View {
             let b = src[i];
             let len = match b {
                 0x00..=0x7F => {
-                    let end = src[i..].iter().position(|&b| b >= 0x80).map_or(src.len(), |p| i + p);
-                    self.copy(&src[i..end], i);
-                    i = end;
+                    i = self.copy_ascii(src, i);
                     continue;
                 }
                 0x8F => 3,

@@ -120,21 +120,16 @@ impl Probe {
     /// is that long).
     pub fn of(head: &[u8], scanner: &Scanner) -> Probe {
         let head = &head[..head.len().min(decode::SNIFF_BYTES)];
-        let encoding = decode::sniff(head);
-        let binary = encoding.is_none() && memchr::memchr(0, head).is_some();
-        let header = match encoding {
-            Some(enc) => {
-                let mut v = View::new();
-                v.decode(enc, head, 0);
-                header_of(&v.buf[..v.buf.len().min(HEADER_PROBE)], scanner)
-            }
-            None => header_of(&head[..head.len().min(HEADER_PROBE)], scanner),
-        };
-        Probe { encoding, header, binary }
+        match decode::sniff(head) {
+            Some(enc) => Probe::declared(head, enc, scanner),
+            None => Probe {
+                encoding: None,
+                header: header_of(&head[..head.len().min(HEADER_PROBE)], scanner),
+                binary: memchr::memchr(0, head).is_some(),
+            },
+        }
     }
-}
 
-impl Probe {
     /// The probe of text declared to be in `enc` (its header row read through a view).
     pub fn declared(head: &[u8], enc: TextEncoding, scanner: &Scanner) -> Probe {
         let head = &head[..head.len().min(decode::SNIFF_BYTES)];
@@ -203,13 +198,6 @@ pub fn read_head(file: &File, n: usize) -> io::Result<Vec<u8>> {
     let got = read_full_at(file, &mut head, 0)?;
     head.truncate(got);
     Ok(head)
-}
-
-/// Reads the start of a file and probes it.
-pub fn probe(file: &File, scanner: &Scanner) -> io::Result<Probe> {
-    let mut first = vec![0u8; decode::SNIFF_BYTES];
-    let n = read_full_at(file, &mut first, 0)?;
-    Ok(Probe::of(&first[..n], scanner))
 }
 
 fn header_of(data: &[u8], scanner: &Scanner) -> Option<Header> {
@@ -489,7 +477,7 @@ mod tests {
     fn scan_file(path: &Path, pieces: &[Piece]) -> Vec<(u64, u64)> {
         let s = scanner();
         let f = open(path).unwrap();
-        let probe = probe(&f, &s).unwrap();
+        let probe = Probe::of(&read_head(&f, decode::SNIFF_BYTES).unwrap(), &s);
         let mut out = Vec::new();
         let mut lines_before = 0;
         let mut r = Reader::new();

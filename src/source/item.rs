@@ -23,8 +23,9 @@ use crate::scan::decode::TextEncoding;
 /// one member can simply follow each other).
 const LEAF_BATCH: usize = 4096;
 
-/// Bytes looked at to decide what an item is.
-pub const HEAD_BYTES: usize = 8192;
+/// Bytes looked at to decide what an item is: as many as the text-encoding probe reads, so
+/// one read serves both.
+pub const HEAD_BYTES: usize = crate::scan::decode::SNIFF_BYTES;
 
 /// Limits on taking items apart (SPEC §5), all configurable.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
