@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -296,10 +297,31 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
                 },
             }
         };
+        // A bug (ours or a parser's) on one input must not stop the run: the item is
+        // reported as not scanned, and the worker goes on with fresh buffers.
         let msg = match job {
-            Job::File(path) => scan_file(ctx, &mut reader, &path),
+            Job::File(path) => match panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path))) {
+                Ok(m) => m,
+                Err(_) => {
+                    reader = Reader::new();
+                    Some(Msg::Skip(internal_error(&path.display().to_string())))
+                }
+            },
             Job::Piece(p) => {
-                let m = scan_one_piece(ctx, &mut reader, &p);
+                let m = panic::catch_unwind(AssertUnwindSafe(|| scan_one_piece(ctx, &mut reader, &p))).unwrap_or_else(
+                    |_| {
+                        reader = Reader::new();
+                        let _ = ctx.results.send(Msg::Skip(internal_error(&p.path)));
+                        Msg::Done {
+                            path: p.path.clone(),
+                            file_id: p.file_id,
+                            index: p.index,
+                            count: p.count,
+                            hits: Vec::new(),
+                            stats: PieceStats::default(),
+                        }
+                    },
+                );
                 ctx.pending_pieces.fetch_sub(1, Ordering::Release);
                 Some(m)
             }
@@ -309,6 +331,16 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
         {
             return;
         }
+    }
+}
+
+/// The skip for an item whose scan panicked (the panic hook has printed a redacted
+/// message on stderr).
+fn internal_error(path: &str) -> Skip {
+    Skip {
+        path: redact_digits(path).into_owned(),
+        reason: "internal error: the scan of this item stopped early (a bug; please report it)".into(),
+        kind: SkipKind::Error,
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) use self::exit::ExitStatus;
 
 /// Parses the command line, runs the command and maps the result to an exit code.
 pub(crate) fn main() -> ExitCode {
+    quiet_panics();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -47,4 +48,21 @@ pub(crate) fn main() -> ExitCode {
             ExitStatus::Error.into()
         }
     }
+}
+
+/// Panics print one line, with every PAN-like digit run masked: a panic message may quote
+/// the data being parsed (a library's assertion on a value), and no full PAN may reach
+/// stderr. The pipeline reports the item as skipped and the run goes on.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "pansweep: internal error{at}: {}", pansweep::report::redact_digits(&msg));
+    }));
 }
