@@ -32,6 +32,7 @@
 //! - No threads, no printing, no channels: the caller drives it from its own worker.
 
 mod meter;
+mod ole_reader;
 mod stream;
 mod tar_reader;
 #[cfg(test)]
@@ -67,6 +68,9 @@ pub enum Format {
     Tar,
     /// 7z: recognised, not read (reported as an unsupported format).
     SevenZ,
+    /// OLE compound file (legacy `.doc`, `.xls`, `.ppt`, `.msi`, embedded objects): each
+    /// stream is a member. An Outlook `.msg` is one too, but is taken apart by the mail stage.
+    Ole,
 }
 
 impl Format {
@@ -80,6 +84,7 @@ impl Format {
             Format::Zstd => "zstd",
             Format::Tar => "tar",
             Format::SevenZ => "7z",
+            Format::Ole => "ole",
         }
     }
 }
@@ -89,6 +94,9 @@ impl fmt::Display for Format {
         f.write_str(self.decoder())
     }
 }
+
+/// The signature of an OLE compound file.
+pub const OLE_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// Detects a container from its first bytes (give [`SNIFF_LEN`] of them when the item is
 /// that long). `name` is only a tie-breaker: it lets a v7 tar without the `ustar` magic be
@@ -117,6 +125,9 @@ pub fn sniff(head: &[u8], name: &str) -> Option<Format> {
     }
     if head.starts_with(&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c]) {
         return Some(Format::SevenZ);
+    }
+    if head.starts_with(&OLE_MAGIC) && !base_name(name).to_ascii_lowercase().ends_with(".msg") {
+        return Some(Format::Ole);
     }
     if head.len() >= 512 && tar_checksum_ok(&head[..512]) {
         let ustar = &head[257..262] == b"ustar";
@@ -383,8 +394,9 @@ impl Walker<'_, '_> {
         chain.push(format.decoder());
         match (format, input) {
             (Format::Zip, Input::Seekable(r)) => self.zip(path, chain, r),
-            (Format::Zip, Input::Stream(r)) => {
-                self.buffered_zip(path, chain, Vec::new(), r);
+            (Format::Ole, Input::Seekable(r)) => self.ole(path, chain, r),
+            (f @ (Format::Zip | Format::Ole), Input::Stream(r)) => {
+                self.buffered(f, path, chain, Vec::new(), r);
             }
             (Format::SevenZ, _) => self.skip(path, SkipKind::Error, "unsupported format: 7z".to_owned()),
             (Format::Tar, Input::Stream(r)) => self.tar(path, chain, r),
@@ -395,11 +407,12 @@ impl Walker<'_, '_> {
         chain.pop();
     }
 
-    /// Reads a whole zip into memory (`head` already read) and walks it. The buffers of
-    /// zips nested in each other are alive at the same time, so
+    /// Reads a whole zip or OLE file into memory (`head` already read) and walks it. The
+    /// buffers of archives nested in each other are alive at the same time, so
     /// [`Limits::max_buffer_bytes`] bounds their sum.
-    fn buffered_zip<R: Read + ?Sized>(
+    fn buffered<R: Read + ?Sized>(
         &mut self,
+        format: Format,
         path: &str,
         chain: &mut Vec<&'static str>,
         mut head: Vec<u8>,
@@ -421,7 +434,12 @@ impl Walker<'_, '_> {
             Ok(_) => {
                 let len = head.len() as u64;
                 self.budget.buffered.set(held + len);
-                self.zip(path, chain, &mut io::Cursor::new(head));
+                let mut cursor = io::Cursor::new(head);
+                if format == Format::Ole {
+                    self.ole(path, chain, &mut cursor);
+                } else {
+                    self.zip(path, chain, &mut cursor);
+                }
                 self.budget.buffered.set(self.budget.buffered.get() - len);
             }
             Err(e) => self.fail_io(path, &e),
@@ -469,9 +487,9 @@ impl Walker<'_, '_> {
                 let reason = format!("limit max-depth: {format} nested more than {max} containers deep");
                 return self.skip(path, SkipKind::Limit, reason);
             }
-            if format == Format::Zip {
+            if matches!(format, Format::Zip | Format::Ole) {
                 chain.push(format.decoder());
-                self.buffered_zip(path, chain, head, meter);
+                self.buffered(format, path, chain, head, meter);
                 chain.pop();
             } else {
                 let mut r = io::Cursor::new(head).chain(meter);

@@ -105,7 +105,7 @@ impl Walker<'_, '_> {
                 let mut meter = Meter::new(budget, compressed, true, dec);
                 self.member_in(&format!("{path}!{name}"), Some(path), chain, &mut meter);
             }
-            Format::Zip | Format::Tar | Format::SevenZ => {
+            Format::Zip | Format::Tar | Format::SevenZ | Format::Ole => {
                 debug_assert!(false, "not a stream format: {format}");
             }
         }
