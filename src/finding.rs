@@ -280,6 +280,9 @@ pub enum Signal {
     Suspicious(&'static str),
     /// A masked PAN: only the digits shown are known.
     Masked,
+    /// A spreadsheet number that kept only 15 significant digits (Excel's precision): the
+    /// digits after them were replaced by zeros, so the check digit cannot be verified.
+    PrecisionLost,
 }
 
 impl fmt::Display for Signal {
@@ -302,6 +305,7 @@ impl fmt::Display for Signal {
             Signal::JanCode => f.write_str("jan-code"),
             Signal::Suspicious(why) => write!(f, "suspicious:{why}"),
             Signal::Masked => f.write_str("masked"),
+            Signal::PrecisionLost => f.write_str("spreadsheet-precision-lost"),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod kernel;
 pub mod luhn;
 pub mod masked;
 pub mod record;
+pub mod sheet;
 pub mod track;
 
 use std::ops::Range;
@@ -468,6 +469,51 @@ impl Scanner {
             context,
         });
         true
+    }
+
+    /// Scans the numeric cell values of spreadsheet XML (see [`sheet`]) in `input.report`:
+    /// a number written in E notation is evaluated like any candidate, and a 16-19-digit
+    /// number that kept only 15 significant digits (a PAN typed into Excel) is reported
+    /// `low` with the signal `spreadsheet-precision-lost` when it fits a brand. Numbers
+    /// written as plain Luhn-valid digits are left to [`Scanner::scan`], which sees them.
+    pub fn scan_sheet_numbers(&self, input: &ScanInput<'_>, kind: sheet::SheetXml, sink: &mut impl FindingSink) {
+        sheet::numeric_cells(input.buf, kind, input.report.clone(), |span, num| {
+            let digits = num.digits();
+            if luhn::is_valid(digits) {
+                if !num.plain {
+                    let cand = Candidate { span, digits, grouping: None, track: None };
+                    self.candidate(input, cand, None, sink);
+                }
+                return;
+            }
+            // Excel keeps 15 significant digits; fewer than 12 (`4.5E+15`) or a
+            // low-entropy body is a round number, not a card.
+            if digits.len() < 16 || !(12..=15).contains(&num.significant()) || suspicious(digits).is_some() {
+                return;
+            }
+            let det = &*self.inner.detectors;
+            let brands: Vec<Arc<str>> = det.brands_matching(digits).map(|b| b.id.clone()).collect();
+            let Some(pan) = Pan::from_digits(digits) else { return };
+            if brands.is_empty() || (!input.at_start && span.start == 0) {
+                return;
+            }
+            let mut signals = vec![Signal::LuhnFailed, Signal::PrecisionLost];
+            signals.extend(brands.iter().cloned().map(Signal::Brand));
+            let context = self.inner.snippets.then(|| snippet(input.buf, &span, &span));
+            sink.finding(Finding {
+                class: Class::Pan,
+                confidence: Confidence::Low,
+                view: pan.view(),
+                // Not the card's number (its last digit is lost): no fingerprint.
+                fingerprint: None,
+                brands,
+                signals,
+                elements: vec![Element::Pan],
+                offset: span.start,
+                len: span.len(),
+                context,
+            });
+        });
     }
 
     fn masked(&self, input: &ScanInput<'_>, chain: &Chain, sink: &mut impl FindingSink) {

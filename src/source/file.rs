@@ -17,6 +17,7 @@ use crate::finding::Finding;
 use crate::scan::decode::{self, TextEncoding, View};
 use crate::scan::embedded::{Embedded, EmbeddedLimits};
 use crate::scan::record::Header;
+use crate::scan::sheet::SheetXml;
 use crate::scan::{ScanInput, Scanner};
 
 /// Bytes read per chunk.
@@ -113,6 +114,9 @@ pub struct Probe {
     pub header: Option<Header>,
     /// The file starts with a NUL byte within its first 8 KiB and is not UTF-16.
     pub binary: bool,
+    /// The file is spreadsheet XML (an xlsx worksheet, ODF content): its numeric cells
+    /// are examined too.
+    pub sheet: Option<SheetXml>,
 }
 
 impl Probe {
@@ -126,6 +130,7 @@ impl Probe {
                 encoding: None,
                 header: header_of(&head[..head.len().min(HEADER_PROBE)], scanner),
                 binary: memchr::memchr(0, head).is_some(),
+                sheet: SheetXml::sniff(head),
             },
         }
     }
@@ -139,6 +144,7 @@ impl Probe {
             encoding: Some(enc),
             header: header_of(&v.buf[..v.buf.len().min(HEADER_PROBE)], scanner),
             binary: false,
+            sheet: None,
         }
     }
 }
@@ -368,6 +374,22 @@ impl Reader {
                 });
             }
             stats.newlines += memchr::memchr_iter(b'\n', &scan_buf[line_pos..report.end.max(line_pos)]).count() as u64;
+            // Spreadsheet XML: card numbers stored as numbers (E notation, 15 digits kept).
+            if let Some(kind) = probe.sheet.filter(|_| enc.is_none()) {
+                scanner.scan_sheet_numbers(&input, kind, &mut hits);
+                for f in hits.drain(..) {
+                    let from = report.start.min(f.offset);
+                    let line = lines_before_round + memchr::memchr_iter(b'\n', &raw[from..f.offset]).count() as u64;
+                    let byte_offset = buf_abs + f.offset as u64;
+                    round.push(Hit {
+                        finding: f,
+                        byte_offset,
+                        line_in_piece: line,
+                        folded: false,
+                        decoders: Vec::new(),
+                    });
+                }
+            }
             // Binary data (legacy .doc/.xls, memory dumps, databases) often holds text as
             // UTF-16LE strings: scan those runs too.
             if probe.binary && self.runs.utf16_strings(raw) {
