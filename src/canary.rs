@@ -7,6 +7,7 @@
 //! directory and checks that each expected finding came out. Only the public test number
 //! is ever used (class `test_pan`).
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::finding::Class;
@@ -38,6 +39,11 @@ fn line(pan: &str) -> String {
 
 fn grouped(sep: &str) -> String {
     [&TEST_PAN[..4], &TEST_PAN[4..8], &TEST_PAN[8..12], &TEST_PAN[12..]].join(sep)
+}
+
+/// `pan` with every digit written by `f` (an escape: `%3x`, `\u003x`, `&#5x;`, `=3x`).
+fn escaped(pan: &str, f: impl Fn(u32) -> String) -> String {
+    pan.chars().filter_map(|c| c.to_digit(10)).map(f).collect()
 }
 
 fn full_width(s: &str) -> String {
@@ -145,6 +151,80 @@ fn docx(text: &str) -> io::Result<Vec<u8>> {
     zip_of(&[("[Content_Types].xml", types.as_bytes()), ("word/document.xml", doc.as_bytes())])
 }
 
+/// An OLE compound file (the container of legacy `.doc`/`.xls` and Outlook `.msg`) of
+/// `(stream path, bytes)` streams; storages on the way are created.
+///
+/// # Errors
+/// Only if the in-memory writer fails.
+pub fn ole_of(streams: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
+    let mut cf = cfb::CompoundFile::create(io::Cursor::new(Vec::new()))?;
+    for (path, data) in streams {
+        if let Some((dir, _)) = path.rsplit_once('/').filter(|(d, _)| !d.is_empty()) {
+            cf.create_storage_all(dir)?;
+        }
+        cf.create_stream(path)?.write_all(data)?;
+    }
+    cf.flush()?;
+    Ok(cf.into_inner().into_inner())
+}
+
+/// A legacy Word document in miniature: a `WordDocument` stream holding `text` as
+/// UTF-16LE after a binary header, as Word 97-2003 stores unicode text.
+///
+/// # Errors
+/// Only if the in-memory writer fails.
+pub fn doc(text: &str) -> io::Result<Vec<u8>> {
+    let mut word = vec![0xEC, 0xA5, 0xC1, 0x00];
+    word.resize(1536, 0);
+    word.extend(utf16(text, true, false));
+    word.resize(word.len() + 512, 0);
+    ole_of(&[("/WordDocument", &word), ("/1Table", &[0u8; 256]), ("/\u{5}SummaryInformation", &[0u8; 64])])
+}
+
+/// An Outlook `.msg` in miniature: subject and a UTF-16 body.
+///
+/// # Errors
+/// Only if the in-memory writer fails.
+pub fn msg(body: &str) -> io::Result<Vec<u8>> {
+    ole_of(&[
+        ("/__substg1.0_0037001F", &utf16("order", true, false)),
+        ("/__substg1.0_1000001F", &utf16(body, true, false)),
+        ("/__properties_version1.0", &[0u8; 32]),
+    ])
+}
+
+/// An xlsx workbook with one row: `cells` are `(reference, value)`; a value made of
+/// digits (and `.`, `E`, `+`) is written as a number (`<v>`), anything else goes to the
+/// shared-string table.
+///
+/// # Errors
+/// Only if the in-memory writer fails.
+pub fn xlsx(cells: &[(&str, &str)]) -> io::Result<Vec<u8>> {
+    const NS: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    let mut strings = String::new();
+    let mut row = String::new();
+    let mut n = 0;
+    for (r, v) in cells {
+        let numeric = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b"+.E".contains(&b));
+        if numeric {
+            let _ = write!(row, r#"<c r="{r}"><v>{v}</v></c>"#);
+        } else {
+            let _ = write!(strings, "<si><t>{v}</t></si>");
+            let _ = write!(row, r#"<c r="{r}" t="s"><v>{n}</v></c>"#);
+            n += 1;
+        }
+    }
+    let xml = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#;
+    let sheet = format!(r#"{xml}<worksheet xmlns="{NS}"><sheetData><row r="1">{row}</row></sheetData></worksheet>"#);
+    let sst = format!(r#"{xml}<sst xmlns="{NS}" count="{n}" uniqueCount="{n}">{strings}</sst>"#);
+    let book = format!(r#"{xml}<workbook xmlns="{NS}"><sheets><sheet name="orders" sheetId="1"/></sheets></workbook>"#);
+    zip_of(&[
+        ("xl/workbook.xml", book.as_bytes()),
+        ("xl/sharedStrings.xml", sst.as_bytes()),
+        ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+    ])
+}
+
 fn eml(body_charset: &str, body: &[u8], attachment: Option<(&str, &[u8])>) -> Vec<u8> {
     let mut m = Vec::new();
     m.extend_from_slice(
@@ -216,6 +296,46 @@ pub fn canaries() -> io::Result<Vec<Canary>> {
             "nested.tar.gz!x/export.zip!orders.csv",
         ),
         c("docx", "order.docx", docx(&text)?, "order.docx!word/document.xml"),
+        c("base64", "capture.log", format!("{}\n", base64(text.as_bytes())).into_bytes(), "capture.log"),
+        c(
+            "url-encoded",
+            "access.log",
+            format!("GET /pay?card={}&exp=12%2F29 HTTP/1.1\n", grouped("%20")).into_bytes(),
+            "access.log",
+        ),
+        c(
+            "json \\u escapes",
+            "escaped.json",
+            format!("{{\"card_number\":\"{}\",\"exp\":\"12/29\"}}\n", escaped(TEST_PAN, |d| format!("\\u003{d}")))
+                .into_bytes(),
+            "escaped.json",
+        ),
+        c(
+            "quoted-printable",
+            "order.qp.txt",
+            format!("card number {} exp 12/29\n", escaped(TEST_PAN, |d| format!("=3{d}"))).into_bytes(),
+            "order.qp.txt",
+        ),
+        c(
+            "html entities",
+            "order.html",
+            format!("<p>card number {} exp 12/29</p>\n", escaped(TEST_PAN, |d| format!("&#{};", 48 + d))).into_bytes(),
+            "order.html",
+        ),
+        c(
+            "docx split runs",
+            "runs.docx",
+            docx(&format!("card number {}</w:t></w:r><w:r><w:t>{} exp 12/29", &TEST_PAN[..8], &TEST_PAN[8..]))?,
+            "runs.docx!word/document.xml",
+        ),
+        c(
+            "xlsx",
+            "orders.xlsx",
+            xlsx(&[("A1", "card number"), ("B1", TEST_PAN), ("C1", "12/29")])?,
+            "orders.xlsx!xl/worksheets/sheet1.xml",
+        ),
+        c("doc (ole)", "order.doc", doc(&text)?, "order.doc!WordDocument"),
+        c("msg (outlook)", "order.msg", msg(&text)?, "order.msg!body"),
         c("eml", "order.eml", eml("us-ascii", text.as_bytes(), None), "order.eml!part-2"),
         c(
             "eml iso-2022-jp",

@@ -173,3 +173,63 @@ fn corrupt_member_named_after_a_card_number_does_not_leak_it() {
     assert_eq!(r.code, 3, "{}", r.show());
     assert!(!of_type(&recs, "skipped").is_empty(), "{}", r.show());
 }
+
+/// An encrypted zip member is skipped as `encrypted member`; the other members are read.
+/// (The flag is set on a stored member: what matters is that the reader honours it.)
+#[test]
+fn encrypted_zip_member_is_skipped_and_the_rest_is_scanned() {
+    let t = TestDir::new();
+    let secret = pan("453201", 16, 306);
+    let open = pan("535310", 16, 307);
+    let mut zip = zip_of(&[("secret.csv", order(&secret).as_bytes()), ("open.csv", order(&open).as_bytes())]);
+    // Set bit 0 (encrypted) of the general-purpose flags of the first member, in its local
+    // header (offset 6) and its central-directory entry (offset 8 after `PK\x01\x02`).
+    zip[6] |= 1;
+    let cd = zip.windows(4).position(|w| w == b"PK\x01\x02").expect("central directory");
+    zip[cd + 8] |= 1;
+    t.write("export.zip", &zip);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert!(!r.stdout().contains(&secret) && !r.stdout().contains(&open), "full number in output");
+    assert_eq!(r.code, 1, "{}", r.show());
+    let sk = of_type(&recs, "skipped");
+    assert_eq!(sk.len(), 1, "{}", r.show());
+    assert_eq!(s(sk[0], "path"), "./export.zip!secret.csv");
+    assert!(s(sk[0], "reason").contains("encrypted"), "{}", r.show());
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", mask_digits(&r.stdout()));
+    assert_eq!(s(f[0], "path"), "./export.zip!open.csv");
+    assert_eq!(s(f[0], "confidence"), "critical");
+}
+
+/// A tar with 100,001 members (empty files after one with card data) trips the default
+/// member limit: a `limit max-members` skip, and the member before it is still found.
+#[test]
+fn tar_with_more_members_than_the_limit_is_skipped_after_what_was_read() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 308);
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    add("orders.csv", order(&number).as_bytes());
+    for i in 0..100_000 {
+        add(&format!("m/{i}"), b"");
+    }
+    let tgz = b.into_inner().unwrap().finish().unwrap();
+    t.write("many.tar.gz", &tgz);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert!(!r.stdout().contains(&number), "full number in output");
+    let sk = of_type(&recs, "skipped");
+    assert_eq!(sk.len(), 1, "{}", r.show());
+    assert_eq!(s(sk[0], "path"), "./many.tar.gz");
+    assert!(s(sk[0], "reason").starts_with("limit max-members"), "{}", r.show());
+    assert_eq!(s(sk[0], "kind"), "limit");
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", mask_digits(&r.stdout()));
+    assert_eq!(s(f[0], "path"), "./many.tar.gz!orders.csv");
+    // Findings decide the exit code whatever the coverage (SPEC §2).
+    assert_eq!(r.code, 1, "{}", r.show());
+}

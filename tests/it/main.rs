@@ -11,6 +11,7 @@ mod containers;
 mod detectors;
 mod encodings;
 mod noleak;
+mod office;
 mod scan;
 mod signals;
 mod util;
