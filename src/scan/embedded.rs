@@ -543,9 +543,16 @@ fn find_base64(src: &[u8], limits: &EmbeddedLimits, spans: &mut Vec<Span>) {
         }
         while let Some(&b) = src.get(i) {
             if B64[usize::from(b)] != NOT_B64 {
-                chars += 1;
-                line += 1;
+                // The rest of the run in one tight loop, up to where a long block is cut
+                // (then one character at a time to a 4-character group boundary).
+                let stop = (piece + limits.max_region).min(n).max(i + 1);
+                let from = i;
                 i += 1;
+                while i < stop && B64[usize::from(src[i])] != NOT_B64 {
+                    i += 1;
+                }
+                chars += i - from;
+                line += i - from;
                 if i - piece >= limits.max_region && chars % 4 == 0 {
                     if chars >= limits.min_base64 {
                         spans.push(block_span(src, piece, i, piece == start, false));
@@ -585,19 +592,53 @@ fn find_base64(src: &[u8], limits: &EmbeddedLimits, spans: &mut Vec<Span>) {
     }
 }
 
+/// Decoded bytes of a base64 block after which whether it looks like text is decided.
+const TEXT_SAMPLE: usize = 4096;
+
+/// Byte classes of the digit-run test: [`DIGIT`], [`SEPARATOR`] (space, hyphen, dot, and
+/// the bytes of a no-break or ideographic space), [`CONTROL`] (not text), or 0.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = CONTROL;
+        b += 1;
+    }
+    t[b'\t' as usize] = 0;
+    t[b'\n' as usize] = 0;
+    t[b'\r' as usize] = 0;
+    t[0x7F] = CONTROL;
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = DIGIT;
+        d += 1;
+    }
+    t[b' ' as usize] = SEPARATOR;
+    t[b'-' as usize] = SEPARATOR;
+    t[b'.' as usize] = SEPARATOR;
+    t[0xC2] = SEPARATOR;
+    t[0xA0] = SEPARATOR;
+    t[0xE3] = SEPARATOR;
+    t[0x80] = SEPARATOR;
+    t
+};
+const DIGIT: u8 = 1;
+const SEPARATOR: u8 = 2;
+const CONTROL: u8 = 4;
+
 /// First pass over a base64 block, without writing anything: whether its bytes hold a run
 /// of ≥ 12 digits with single separators (the same test as [`worth`]), or, when `text`
-/// is asked for, look like text (at most 1 % control bytes) and so are worth a nested look.
+/// is asked for, look like text (at most 1 % control bytes in the first
+/// [`TEXT_SAMPLE`] bytes) and so are worth a nested look.
 fn base64_worth(src: &[u8], range: Range<usize>, text: bool) -> bool {
     let (mut acc, mut k) = (0u32, 0usize);
-    let (mut digits, mut sep, mut total, mut controls) = (0usize, 0usize, 0usize, 0usize);
+    let (mut digits, mut sep) = (0usize, 0usize);
     let mut feed = |b: u8| {
-        total += 1;
-        controls += usize::from(b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') || b == 0x7F);
-        if b.is_ascii_digit() {
+        let class = CLASS[usize::from(b)];
+        if class == DIGIT {
             digits += 1;
             sep = 0;
-        } else if digits > 0 && sep < 3 && matches!(b, b' ' | b'-' | b'.' | 0xC2 | 0xA0 | 0xE3 | 0x80) {
+        } else if class == SEPARATOR && digits > 0 && sep < 3 {
             sep += 1;
         } else {
             digits = 0;
@@ -605,6 +646,9 @@ fn base64_worth(src: &[u8], range: Range<usize>, text: bool) -> bool {
         }
         digits >= 12
     };
+    // The text test looks at the first bytes only: a block that starts binary (an image,
+    // a capture of raw records) is not decoded for text further on.
+    let (mut text, mut total, mut controls) = (text, 0usize, 0usize);
     for &c in &src[range] {
         let v = B64[usize::from(c)];
         if v == NOT_B64 {
@@ -613,19 +657,35 @@ fn base64_worth(src: &[u8], range: Range<usize>, text: bool) -> bool {
         acc = (acc << 6) | u32::from(v);
         k += 1;
         if k == 4 {
-            if feed((acc >> 16) as u8) | feed((acc >> 8) as u8) | feed(acc as u8) {
+            let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
+            if text {
+                total += 3;
+                controls += bytes.iter().filter(|&&b| CLASS[usize::from(b)] == CONTROL).count();
+                if total >= TEXT_SAMPLE {
+                    if controls * 100 <= total {
+                        return true;
+                    }
+                    text = false;
+                }
+            }
+            if feed(bytes[0]) | feed(bytes[1]) | feed(bytes[2]) {
                 return true;
             }
             acc = 0;
             k = 0;
         }
     }
-    let tail = match k {
-        2 => feed((acc >> 4) as u8),
-        3 => feed((acc >> 10) as u8) | feed((acc >> 2) as u8),
-        _ => false,
+    let tail: &[u8] = match k {
+        2 => &[(acc >> 4) as u8],
+        3 => &[(acc >> 10) as u8, (acc >> 2) as u8],
+        _ => &[],
     };
-    tail || (text && total >= 12 && controls * 100 <= total)
+    if tail.iter().fold(false, |found, &b| feed(b) | found) {
+        return true;
+    }
+    total += tail.len();
+    controls += tail.iter().filter(|&&b| CLASS[usize::from(b)] == CONTROL).count();
+    text && total >= 12 && controls * 100 <= total
 }
 
 /// A base64 span with plain margins (only at the block's start and end, not between
@@ -901,6 +961,95 @@ fn xml(out: &mut Scratch, src: &[u8], i: usize, end: usize, spaced: bool, joins:
     }
     // Otherwise `last_end` stays where the text stopped: the next byte is marked joined.
     after - i
+}
+
+// ---------------------------------------------------------------------------------------
+// Lines the plain scan can skip
+
+/// Longest line [`base64_lines`] skips: with a candidate of at least 12 digits, at most 64
+/// characters remain on either side, so the engine's base64-token test (64 characters
+/// each way) sees the whole line.
+const SKIP_LINE_MAX: usize = 76;
+/// Shortest such line (the engine's base64-token test needs 24 characters).
+const SKIP_LINE_MIN: usize = 24;
+
+/// Ranges of `src` made of whole consecutive lines in which the plain scan cannot report
+/// anything, so that it need not read them: lines of 24 to 76 characters of the standard
+/// base64 alphabet (`=` padding allowed at the end) holding both letter cases, and no
+/// digit next to a pair of `x`/`X` (which could be a masked PAN's mask). In such a line
+/// there are no separators, so every digit run is glued to a letter (failing the boundary
+/// rules) or bounded by `+`, `/` or the line's ends and then inside a base64 token that
+/// the engine rejects, since its 64-character look-around covers the whole line. Track
+/// data needs `^`, `;` or `=` followed by digits, which these lines cannot hold.
+///
+/// This is what keeps a file of base64 (a skimmer's capture, a MIME dump) from costing
+/// the plain scan's per-digit-run work on top of the decoding. Ranges start at a line's
+/// first byte and end after the last line's newline; a last line without a newline is
+/// never included (it may continue in the next chunk).
+pub fn base64_lines(src: &[u8], out: &mut Vec<Range<usize>>) {
+    out.clear();
+    let mut start = 0;
+    let mut run: Option<usize> = None;
+    for nl in memchr::memchr_iter(b'\n', src) {
+        let skippable = skippable_line(&src[start..nl]);
+        match (skippable, run) {
+            (true, None) => run = Some(start),
+            (false, Some(r)) => {
+                out.push(r..start);
+                run = None;
+            }
+            _ => {}
+        }
+        start = nl + 1;
+    }
+    if let Some(r) = run {
+        out.push(r..start);
+    }
+}
+
+/// Standard base64 alphabet classes for [`skippable_line`]: 1 upper, 2 lower, 3 digit or
+/// `+`/`/`, 0 not in the alphabet.
+const STD_B64: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = 1;
+        t[b'a' as usize + i] = 2;
+        i += 1;
+    }
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = 3;
+        d += 1;
+    }
+    t[b'+' as usize] = 3;
+    t[b'/' as usize] = 3;
+    t
+};
+
+fn skippable_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.strip_suffix(b"=").unwrap_or(line);
+    let line = line.strip_suffix(b"=").unwrap_or(line);
+    if !(SKIP_LINE_MIN..=SKIP_LINE_MAX).contains(&line.len()) {
+        return false;
+    }
+    let mut seen = 0u8;
+    for &b in line {
+        let c = STD_B64[usize::from(b)];
+        if c == 0 {
+            return false;
+        }
+        seen |= 1 << c;
+    }
+    if seen & 0b110 != 0b110 {
+        return false;
+    }
+    let mask = |b: u8| b == b'x' || b == b'X';
+    memchr::memchr2(b'x', b'X', line).is_none()
+        || !line.windows(3).any(|w| {
+            (w[0].is_ascii_digit() && mask(w[1]) && mask(w[2])) || (mask(w[0]) && mask(w[1]) && w[2].is_ascii_digit())
+        })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::finding::Finding;
 use crate::scan::decode::{self, TextEncoding, View};
-use crate::scan::embedded::{Embedded, EmbeddedLimits};
+use crate::scan::embedded::{self, Embedded, EmbeddedLimits};
 use crate::scan::record::Header;
 use crate::scan::sheet::SheetXml;
 use crate::scan::{ScanInput, Scanner};
@@ -156,6 +156,8 @@ pub struct Reader {
     view: View,
     runs: View,
     embedded: Embedded,
+    /// Line ranges of the current chunk the plain scan skips (whole lines of base64).
+    skip: Vec<std::ops::Range<usize>>,
 }
 
 impl Default for Reader {
@@ -165,6 +167,7 @@ impl Default for Reader {
             view: View::new(),
             runs: View::new(),
             embedded: Embedded::new(EmbeddedLimits::default()),
+            skip: Vec::new(),
         }
     }
 }
@@ -353,7 +356,27 @@ impl Reader {
                 header: probe.header.as_ref(),
             };
             hits.clear();
-            scanner.scan(&input, &mut hits);
+            // Embedded encodings are looked for in UTF-8/ASCII text and binary data; whole
+            // lines of base64 found then need no plain scan (see `base64_lines`).
+            let embedded = probe.encoding.is_none() && self.embedded.may_contain(raw);
+            self.skip.clear();
+            if embedded && enc.is_none() {
+                embedded::base64_lines(raw, &mut self.skip);
+            }
+            let mut from = report.start;
+            for skip in &self.skip {
+                if from >= report.end {
+                    break;
+                }
+                if skip.start > from {
+                    let gap = ScanInput { report: from..skip.start.min(report.end), ..input.clone() };
+                    scanner.scan(&gap, &mut hits);
+                }
+                from = from.max(skip.end);
+            }
+            if from < report.end {
+                scanner.scan(&ScanInput { report: from..report.end, ..input.clone() }, &mut hits);
+            }
             hits.sort_by_key(|f| f.offset);
             let lines_before_round = stats.newlines;
             let mut round: Vec<Hit> = Vec::with_capacity(hits.len());
@@ -414,7 +437,7 @@ impl Reader {
             }
             // Embedded encodings (base64, URL, JSON escapes, quoted-printable, entities,
             // XML runs) in text that is UTF-8/ASCII or binary.
-            if probe.encoding.is_none() && self.embedded.may_contain(raw) {
+            if embedded {
                 let owned = rel(owned_from).min(len)..rel(owned_to).min(len);
                 let found = &mut hits;
                 let chains = &mut embedded_chains;

@@ -343,3 +343,110 @@ fn may_contain_gates_every_decoder() {
         assert!(!e.may_contain(no.as_bytes()), "{no}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Lines the plain scan skips
+
+/// Findings of the plain scan as `(offset, class)`: on the whole buffer, or only on the
+/// gaps between the ranges [`base64_lines`] gives (as the file reader does).
+fn plain(src: &[u8], skip_lines: bool) -> Vec<(usize, Class)> {
+    let s = scanner();
+    let mut skip = Vec::new();
+    if skip_lines {
+        base64_lines(src, &mut skip);
+    }
+    let input = ScanInput::whole(src);
+    let mut found = Vec::new();
+    let mut from = 0;
+    for r in &skip {
+        if r.start > from {
+            s.scan(&ScanInput { report: from..r.start, ..input.clone() }, &mut found);
+        }
+        from = from.max(r.end);
+    }
+    if from < src.len() {
+        s.scan(&ScanInput { report: from..src.len(), ..input.clone() }, &mut found);
+    }
+    let mut v: Vec<_> = found.iter().map(|f| (f.offset, f.class)).collect();
+    v.sort_unstable_by_key(|x| x.0);
+    v
+}
+
+#[test]
+fn base64_lines_are_whole_mixed_case_alphabet_lines() {
+    let b64 = "TWFuIGlzIGRpc3Rpbmd1aXNoZWQsIG5vdCBvbmx5IGJ5IGhpcyByZWFzb24sIGJ1dCBieSB0aGlz";
+    let src = format!("{b64}\n{b64}\r\nshort\n{b64}==\nall lower case words here and there\n{b64}");
+    let mut out = Vec::new();
+    base64_lines(src.as_bytes(), &mut out);
+    let first = b64.len() + 1 + b64.len() + 2;
+    let third = first + 6;
+    assert_eq!(out, vec![0..first, third..third + b64.len() + 3]);
+    // Too long for the engine's look-around to cover, or holding a possible mask.
+    let long = "QUJD".repeat(20);
+    base64_lines(format!("{long}\n").as_bytes(), &mut out);
+    assert!(out.is_empty());
+    base64_lines(b"AbCdEfGhIjKlMnOpQr411111xxxxxx1111\n", &mut out);
+    assert!(out.is_empty());
+}
+
+/// The fast path changes nothing: whatever the plain scan reports in a buffer mixing
+/// base64 lines with card numbers in every position (glued to letters, after `+` or `/`,
+/// masked, grouped, at the ends of a line), it also reports when the lines are skipped.
+#[test]
+fn skipping_base64_lines_finds_the_same() {
+    let pans = ["4111111111111111", "5555555555554444", "4111 1111 1111 1111", "411111xxxxxx1111"];
+    let b64 = "TWFuIGlzIGRpc3Rpbmd1aXNoZWQsIG5vdCBvbmx5IGJ5IGhp";
+    let mut src = String::new();
+    for (i, p) in pans.iter().enumerate() {
+        for line in [
+            format!("{b64}{p}"),
+            format!("{p}{b64}"),
+            format!("{b64}+{p}"),
+            format!("{b64}/{p}/Ab"),
+            format!("/{p}/{}", &b64[..30]),
+            format!("card {p} exp 12/29"),
+            format!("{}{p}{}", &b64[..10], &b64[10..30]),
+        ] {
+            src.push_str(&line);
+            src.push_str(if i % 2 == 0 { "\n" } else { "\r\n" });
+            src.push_str(b64);
+            src.push('\n');
+        }
+    }
+    let bytes = src.as_bytes();
+    assert_eq!(plain(bytes, true), plain(bytes, false));
+    assert!(!plain(bytes, false).is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Random lines of base64-alphabet characters, digits, masks and separators: the gap
+    /// scan equals the whole scan.
+    #[test]
+    fn skipping_base64_lines_finds_the_same_on_random_lines(
+        lines in proptest::collection::vec(
+            proptest::collection::vec(
+                prop_oneof![
+                    36 => proptest::sample::select(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/".to_vec()),
+                    24 => proptest::sample::select(b"0123456789".to_vec()),
+                    2 => proptest::sample::select(b"xX".to_vec()),
+                    1 => proptest::sample::select(b"= -.*".to_vec()),
+                ],
+                0..90,
+            ),
+            1..40,
+        ),
+        pan_at in proptest::collection::vec((0usize..40, 0usize..90), 0..6),
+    ) {
+        let mut lines = lines;
+        for (l, at) in pan_at {
+            if let Some(line) = lines.get_mut(l) {
+                let at = at.min(line.len());
+                line.splice(at..at, b"4111111111111111".iter().copied());
+            }
+        }
+        let src: Vec<u8> = lines.join(&b'\n');
+        prop_assert_eq!(plain(&src, true), plain(&src, false));
+    }
+}
