@@ -165,9 +165,12 @@ impl ItemScanner<'_> {
             input,
             &limits,
             cancel,
-            &mut |member, chain, r| {
+            &mut |member, chain, r, as_is| {
                 let mut all = decoders.to_vec();
                 all.extend_from_slice(chain);
+                if as_is {
+                    return self.plain(member, &all, r, None);
+                }
                 self.stream(member, &all, r, None, depth + chain_depth(chain), false)
             },
             &mut |s| skips.push(s),

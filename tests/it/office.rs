@@ -50,20 +50,31 @@ fn legacy_excel_strings_are_found_in_the_workbook_stream() {
     assert_eq!(s(f[0], "confidence"), "high");
 }
 
-/// A corrupt OLE file (valid signature, garbage after) is skipped with a reason, and does
-/// not stop the run.
+/// A corrupt OLE file (a valid header whose sector table points past the end) is skipped
+/// with a reason, its bytes are still scanned as they are (the text in it is found), and
+/// random bytes after an OLE signature are simply binary data.
 #[test]
-fn corrupt_ole_file_is_skipped() {
+fn corrupt_ole_file_is_skipped_and_scanned_as_bytes() {
     let t = TestDir::new();
+    let number = pan("453201", 16, 403);
+    let mut doc = canary::doc(&format!("Card number {number} exp 12/29\r")).unwrap();
+    // The first FAT sector's number (header offset 76): far past the end of the file.
+    doc[76..80].copy_from_slice(&0x00FF_FF00u32.to_le_bytes());
+    t.write("broken.doc", &doc);
     let mut junk = pansweep::source::container::OLE_MAGIC.to_vec();
     junk.extend((0..3000u32).map(|i| (i * 7 % 251) as u8));
-    t.write("broken.xls", &junk);
-    t.write("ok.txt", "nothing\n");
+    t.write("junk.xls", &junk);
     let (r, recs) = scan_jsonl(t.path(), &["."]);
-    assert_eq!(r.code, 3, "{}", r.show());
+    no_leak(&r, &number);
+    assert_eq!(r.code, 1, "{}", r.show());
     let sk = crate::util::of_type(&recs, "skipped");
     assert_eq!(sk.len(), 1, "{}", r.show());
+    assert_eq!(s(sk[0], "path"), "./broken.doc");
     assert!(s(sk[0], "reason").starts_with("corrupt ole file"), "{}", r.show());
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", mask_digits(&r.stdout()));
+    assert_eq!(s(f[0], "path"), "./broken.doc");
+    assert_eq!(strs(f[0], "decoders"), ["utf-16le-strings"]);
 }
 
 /// The number Excel keeps for a 16-digit PAN typed into a cell: 15 significant digits,

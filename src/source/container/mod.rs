@@ -126,7 +126,7 @@ pub fn sniff(head: &[u8], name: &str) -> Option<Format> {
     if head.starts_with(&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c]) {
         return Some(Format::SevenZ);
     }
-    if head.starts_with(&OLE_MAGIC) && !base_name(name).to_ascii_lowercase().ends_with(".msg") {
+    if is_ole_header(head) && !base_name(name).to_ascii_lowercase().ends_with(".msg") {
         return Some(Format::Ole);
     }
     if head.len() >= 512 && tar_checksum_ok(&head[..512]) {
@@ -137,6 +137,17 @@ pub fn sniff(head: &[u8], name: &str) -> Option<Format> {
         }
     }
     None
+}
+
+/// Whether `head` starts with an OLE compound-file header: the signature, the byte-order
+/// mark `FE FF` and a sector size of 512 or 4096 bytes with 64-byte mini sectors (random
+/// bytes after the signature are binary data, not a damaged OLE file).
+fn is_ole_header(head: &[u8]) -> bool {
+    head.len() >= 34
+        && head.starts_with(&OLE_MAGIC)
+        && head[28..30] == [0xFE, 0xFF]
+        && matches!(head[30..32], [9 | 12, 0])
+        && head[32..34] == [6, 0]
 }
 
 /// Whether a 512-byte block is a tar header with a valid checksum (field read as octal,
@@ -241,10 +252,12 @@ impl fmt::Debug for Input<'_> {
     }
 }
 
-/// The leaf callback: `(member path, decoder chain, member bytes)`. An error it returns
-/// (typically a read error of the member, corrupt data or a limit) becomes a skip for that
-/// member; the walk goes on.
-pub type LeafFn<'a> = dyn FnMut(&str, &[&'static str], &mut dyn Read) -> io::Result<()> + 'a;
+/// The leaf callback: `(member path, decoder chain, member bytes, as_is)`. `as_is` marks
+/// the bytes of a container that could not be taken apart (a corrupt OLE file), handed on
+/// so that what is visible in them is still scanned: they must not be sniffed again. An
+/// error the callback returns (typically a read error of the member, corrupt data or a
+/// limit) becomes a skip for that member; the walk goes on.
+pub type LeafFn<'a> = dyn FnMut(&str, &[&'static str], &mut dyn Read, bool) -> io::Result<()> + 'a;
 
 /// Walks the container `format` read from `input`. `path` labels it (`backup/site.tar.gz`);
 /// members are labelled `path!member`, nested ones `path!member!inner`. Calls `leaf` for
@@ -500,7 +513,7 @@ impl Walker<'_, '_> {
         meter.cap = Some(self.limits().max_member_bytes);
         self.stats.leaves += 1;
         let mut r = io::Cursor::new(head).chain(meter);
-        let res = (self.leaf)(path, chain, &mut r);
+        let res = (self.leaf)(path, chain, &mut r, false);
         match res {
             Err(e) => self.fail_io(path, &e),
             Ok(()) => self.flush_trip(path),

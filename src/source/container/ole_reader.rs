@@ -10,7 +10,7 @@
 //! Numbers stored as binary doubles (an `.xls` cell holding a PAN typed as a number) are
 //! not text and are not found: see docs/formats.md.
 
-use std::io::{self, Read};
+use std::io::{self, Read, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::meter::{Compressed, Meter};
@@ -21,12 +21,16 @@ impl Walker<'_, '_> {
         let mut file = match cfb::CompoundFile::open(&mut *r) {
             Ok(f) => f,
             Err(e) => {
-                let reason = format!("corrupt ole file: {}", lowercase_first(&e.to_string()));
-                return self.skip(path, SkipKind::Error, reason);
+                let reason = format!(
+                    "corrupt ole file: {}; its bytes were scanned as they are",
+                    lowercase_first(&e.to_string())
+                );
+                self.skip(path, SkipKind::Error, reason);
+                return self.as_is(path, chain, r);
             }
         };
         let streams: Vec<(PathBuf, u64)> =
-            file.walk().filter(|e| e.is_stream()).map(|e| (e.path().to_path_buf(), e.len())).collect();
+            file.walk().filter(cfb::Entry::is_stream).map(|e| (e.path().to_path_buf(), e.len())).collect();
         for (i, (stream, len)) in streams.iter().enumerate() {
             if self.budget.halted() || !self.count_member(path, i as u64) {
                 return;
@@ -43,6 +47,25 @@ impl Walker<'_, '_> {
                 Err(e) => self.fail_io(&member, &io::Error::new(e.kind(), format!("corrupt ole stream: {e}"))),
             }
         }
+    }
+}
+
+impl Walker<'_, '_> {
+    /// Hands the bytes of a container that could not be taken apart to the leaf callback
+    /// as they are, without its own decoder in the chain.
+    fn as_is(&mut self, path: &str, chain: &mut Vec<&'static str>, r: &mut dyn ReadSeek) {
+        if let Err(e) = r.seek(SeekFrom::Start(0)) {
+            return self.fail_io(path, &e);
+        }
+        let own = chain.pop();
+        let mut meter = Meter::new(self.budget, Compressed::None, false, &mut *r);
+        meter.cap = Some(self.limits().max_member_bytes);
+        self.stats.leaves += 1;
+        match (self.leaf)(path, chain, &mut meter, true) {
+            Err(e) => self.fail_io(path, &e),
+            Ok(()) => self.flush_trip(path),
+        }
+        chain.extend(own);
     }
 }
 

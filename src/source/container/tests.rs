@@ -42,7 +42,7 @@ fn run_input(format: Format, path: &str, input: Input<'_>, limits: &Limits, canc
         input,
         limits,
         &cancel,
-        &mut |p, chain, r| {
+        &mut |p, chain, r, _| {
             let mut buf = Vec::new();
             let res = r.read_to_end(&mut buf);
             leaves.push((p.to_owned(), chain.to_vec(), buf));
