@@ -300,13 +300,11 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
         // A bug (ours or a parser's) on one input must not stop the run: the item is
         // reported as not scanned, and the worker goes on with fresh buffers.
         let msg = match job {
-            Job::File(path) => match panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path))) {
-                Ok(m) => m,
-                Err(_) => {
+            Job::File(path) => panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path)))
+                .unwrap_or_else(|_| {
                     reader = Reader::new();
                     Some(Msg::Skip(internal_error(&path.display().to_string())))
-                }
-            },
+                }),
             Job::Piece(p) => {
                 let m = panic::catch_unwind(AssertUnwindSafe(|| scan_one_piece(ctx, &mut reader, &p))).unwrap_or_else(
                     |_| {
