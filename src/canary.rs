@@ -174,7 +174,9 @@ pub fn pdf_stream(dict: &str, data: &[u8], compress: bool) -> io::Result<Vec<u8>
     Ok(out)
 }
 
-/// A PDF with one page per content stream (Flate-compressed), font `/F1` = Helvetica.
+/// A PDF with one page per content stream (Flate-compressed, padded with white space so
+/// that deflate really compresses: a short stream may be stored as it is), font `/F1` =
+/// Helvetica.
 ///
 /// # Errors
 /// Only if the in-memory encoder fails.
@@ -193,7 +195,7 @@ pub fn pdf_pages(contents: &[&[u8]]) -> io::Result<Vec<u8>> {
             )
             .into_bytes(),
         );
-        objects.push(pdf_stream("", c, true)?);
+        objects.push(pdf_stream("", &[c, &[b' '; 512][..]].concat(), true)?);
     }
     Ok(pdf_of(&objects))
 }

@@ -111,8 +111,8 @@ pub struct Part {
 /// Takes the document `data` apart, handing each page's text, the metadata, form values
 /// and embedded files to `part` in that order, and problems confined to one part (a page
 /// whose content cannot be decoded) to `skip` as `(label, reason, kind)`. An error means
-/// the document as a whole could not be read (or stopped at a limit); parts handed before
-/// it were complete.
+/// the document as a whole could not be read (or stopped at a limit, or was truncated);
+/// parts handed before it were complete.
 pub fn walk(
     data: &[u8],
     limits: &Limits,
@@ -126,6 +126,9 @@ pub fn walk(
         return Err(PdfError::Encrypted);
     }
     let pages = guarded(|| doc.pages(&budget))??;
+    if pages.is_empty() {
+        return Err(PdfError::Malformed("no pages found".into()));
+    }
     for (i, page) in pages.iter().enumerate() {
         budget.check()?;
         let label = format!("page-{}", i + 1);
@@ -161,6 +164,10 @@ pub fn walk(
         };
         let body = std::rc::Rc::try_unwrap(body).unwrap_or_else(|shared| (*shared).clone());
         part(Part { label, body, embedded: true });
+    }
+    // Read as far as it goes, but what followed the cut is missing: say so.
+    if memmem::rfind(&data[data.len().saturating_sub(HEADER_WINDOW)..], b"%%EOF").is_none() {
+        return Err(PdfError::Malformed("truncated (no %%EOF marker at the end)".into()));
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod containers;
 mod detectors;
 mod encodings;
 mod noleak;
+mod pdf;
 mod scan;
 mod signals;
 mod util;

@@ -123,11 +123,12 @@ fn differences_and_predefined_ucs2() {
 fn info_form_and_embedded_files() {
     let doc = pdf_of(&[
         b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> /Names << /EmbeddedFiles << /Names [(a.csv) 5 0 R] >> >> >>".to_vec(),
-        b"<< /Type /Pages /Kids [] /Count 0 >>".to_vec(),
+        b"<< /Type /Pages /Kids [7 0 R] /Count 1 >>".to_vec(),
         b"<< /Title (Orders) /Author <FEFF30AB> >>".to_vec(),
         b"<< /T (card) /V (12 34) /Kids [4 0 R] >>".to_vec(),
         b"<< /Type /Filespec /F (a.csv) /UF (orders!.csv) /EF << /F 6 0 R >> >>".to_vec(),
         pdf_stream("/Type /EmbeddedFile", b"id,n\n1,2\n", true).unwrap(),
+        b"<< /Type /Page >>".to_vec(),
     ]);
     let doc = replace(&doc, b"/Root 1 0 R", b"/Root 1 0 R /Info 3 0 R", 1);
     let (seen, r) = run(&doc);
@@ -197,7 +198,11 @@ fn malformed_documents_end() {
         b"<< /Type /Pages /Kids [2 0 R 3 0 R 2 0 R] /Count 1 >>".to_vec(),
         b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Parent 2 0 R >>".to_vec(),
     ]);
-    assert_eq!(run(&cyclic).1, Ok(()));
+    assert_eq!(run(&cyclic).1, Err(PdfError::Malformed("no pages found".into())));
+    // Cut before the end: the pages read are handed, then the document is reported.
+    let (seen, r) = run(&good[..good.len() - 20]);
+    assert_eq!(page(&seen, "page-1"), "hello");
+    assert_eq!(r, Err(PdfError::Malformed("truncated (no %%EOF marker at the end)".into())));
     // References to themselves.
     let selfref = pdf_of(&[b"1 0 R".to_vec(), b"<< /Type /Pages /Kids 2 0 R >>".to_vec()]);
     let _ = run(&selfref);
