@@ -1,6 +1,6 @@
 //! PDF end to end (issue 4 point 5): card data in compressed content streams is found at
 //! `file.pdf!page-N` with the decoder `pdf` (also inside zips and mail, through TJ
-//! kerning and through CID fonts with a ToUnicode map); damaged, encrypted and oversized
+//! kerning and through CID fonts with a `ToUnicode` map); damaged, encrypted and oversized
 //! documents become `skipped` records and their raw bytes are still scanned. Every PDF is
 //! generated here; the numbers are generated at test time and never printed.
 
@@ -79,7 +79,7 @@ fn a_number_split_by_tj_kerning_is_found_whole() {
 }
 
 /// The Japanese case: a CID font (Identity-H) whose glyph ids map to full-width digits and
-/// kana through a ToUnicode CMap; the scanner folds the full-width digits.
+/// kana through a `ToUnicode` `CMap`; the scanner folds the full-width digits.
 #[test]
 fn a_cid_font_with_a_to_unicode_map_japanese() {
     let t = TestDir::new();
@@ -90,7 +90,8 @@ fn a_cid_font_with_a_to_unicode_map_japanese() {
         1 beginbfrange <0011> <001a> <FF10> endbfrange\n\
         6 beginbfchar <0101> <30AB> <0102> <30FC> <0103> <30C9> <0104> <756A> <0105> <53F7> <0106> <FF1A> endbfchar\n\
         endcmap CMapName currentdict /CMap defineresource pop end end";
-    let glyphs: String = number.bytes().map(|d| format!("{:04X}", 0x11 + u32::from(d - b'0'))).collect();
+    let glyphs: Vec<String> = number.bytes().map(|d| format!("{:04X}", 0x11 + u32::from(d - b'0'))).collect();
+    let glyphs = glyphs.concat();
     let content = format!("BT /F2 10.5 Tf 1 0 0 1 50 800 Tm <010101020103010401050106{glyphs}> Tj ET");
     let doc = pdf_of(&[
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
