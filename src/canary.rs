@@ -140,6 +140,72 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// A PDF of `objects` (object `i + 1` is `objects[i]`, the bytes between `obj` and
+/// `endobj`; object 1 is the catalog) with a correct xref table.
+pub fn pdf_of(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    let n = objects.len() + 1;
+    out.extend_from_slice(format!("trailer\n<< /Size {n} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    out
+}
+
+/// A PDF stream object: `dict` entries (without `<<` `>>`) and `data`, Flate-compressed
+/// when `compress`.
+///
+/// # Errors
+/// Only if the in-memory encoder fails.
+pub fn pdf_stream(dict: &str, data: &[u8], compress: bool) -> io::Result<Vec<u8>> {
+    let (data, filter) = if compress {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data)?;
+        (e.finish()?, " /Filter /FlateDecode")
+    } else {
+        (data.to_vec(), "")
+    };
+    let mut out = format!("<< {dict}{filter} /Length {} >>\nstream\n", data.len()).into_bytes();
+    out.extend_from_slice(&data);
+    out.extend_from_slice(b"\nendstream");
+    Ok(out)
+}
+
+/// A PDF with one page per content stream (Flate-compressed, padded with white space so
+/// that deflate really compresses: a short stream may be stored as it is), font `/F1` =
+/// Helvetica.
+///
+/// # Errors
+/// Only if the in-memory encoder fails.
+pub fn pdf_pages(contents: &[&[u8]]) -> io::Result<Vec<u8>> {
+    let kids: Vec<String> = (0..contents.len()).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), contents.len()).into_bytes(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
+    ];
+    for (i, c) in contents.iter().enumerate() {
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+                5 + 2 * i
+            )
+            .into_bytes(),
+        );
+        objects.push(pdf_stream("", &[c, &[b' '; 512][..]].concat(), true)?);
+    }
+    Ok(pdf_of(&objects))
+}
+
 fn docx(text: &str) -> io::Result<Vec<u8>> {
     let doc = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
@@ -355,6 +421,16 @@ pub fn canaries() -> io::Result<Vec<Canary>> {
             [b"From shop@example.com Mon Jan  1 00:00:00 2024\r\n".as_slice(), &eml("us-ascii", text.as_bytes(), None)]
                 .concat(),
             "Inbox!msg-1!part-2",
+        ),
+        c(
+            "pdf",
+            "order.pdf",
+            pdf_pages(&[format!(
+                "BT /F1 12 Tf 72 720 Td (Card number: {}) Tj 0 -14 Td (Exp: 12/29) Tj ET",
+                grouped(" ")
+            )
+            .as_bytes()])?,
+            "order.pdf!page-1",
         ),
     ])
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 use super::container::{self, Format, Input};
 use super::file::{Hit, PieceStats, Reader};
 use super::mail::{self, MailError, MailFormat};
+use super::pdf;
 use super::{Skip, SkipKind};
 use crate::scan::Scanner;
 use crate::scan::decode::TextEncoding;
@@ -43,6 +44,8 @@ pub enum Kind {
     Container(Format),
     /// A mail message, mailbox or Outlook file.
     Mail(MailFormat),
+    /// A PDF document (`%PDF-` within its first 1024 bytes).
+    Pdf,
     /// Anything else: scanned as (possibly encoded) text or bytes.
     Plain,
 }
@@ -52,6 +55,9 @@ impl Kind {
     pub fn of(head: &[u8], name: &str) -> Kind {
         if let Some(f) = container::sniff(head, name) {
             return Kind::Container(f);
+        }
+        if pdf::sniff(head) {
+            return Kind::Pdf;
         }
         if let Some(m) = mail::sniff(head, name) {
             return Kind::Mail(m);
@@ -101,6 +107,7 @@ impl ItemScanner<'_> {
         match kind {
             Kind::Container(format) => self.container(path, &[], format, Input::Seekable(file), 0),
             Kind::Mail(format) => self.mail(path, &[], format, file, 0),
+            Kind::Pdf => self.pdf(path, &[], file, 0),
             Kind::Plain => {
                 let r = self.plain(path, &[], file, None);
                 if let Err(e) = r {
@@ -133,6 +140,7 @@ impl ItemScanner<'_> {
         match kind {
             Kind::Container(format) => self.container(path, decoders, format, Input::Stream(&mut chained), depth),
             Kind::Mail(format) => self.mail(path, decoders, format, &mut chained, depth),
+            Kind::Pdf => self.pdf(path, decoders, &mut chained, depth),
             Kind::Plain => return self.plain(path, decoders, &mut chained, hint),
         }
         Ok(())
@@ -217,6 +225,72 @@ impl ItemScanner<'_> {
         match result {
             Ok(_) | Err(MailError::Cancelled) => {}
             Err(MailError::Read(e) | MailError::Part(e)) => (self.skip)(Skip::io(path, "cannot read", &e)),
+        }
+    }
+
+    /// A PDF: read into memory (up to `max_buffer_bytes`), each page's text scanned as a
+    /// leaf `path!page-N`, embedded files taken apart as items. A document that cannot be
+    /// read (encrypted, damaged, over a limit) is skipped with the reason and its raw
+    /// bytes are scanned as a plain file, so whatever they show is still found.
+    fn pdf(&mut self, path: &str, decoders: &[&'static str], input: &mut dyn Read, depth: u32) {
+        let max = self.limits.container.max_buffer_bytes;
+        let mut data = Vec::new();
+        if let Err(e) = input.take(max.saturating_add(1)).read_to_end(&mut data) {
+            (self.skip)(Skip::io(path, "cannot read", &e));
+            return;
+        }
+        let failure = if data.len() as u64 > max {
+            Some((format!("limit max-buffer-bytes: pdf larger than {max} bytes"), SkipKind::Limit))
+        } else if self.too_deep(path, depth) {
+            // Reported; the raw bytes are still scanned below.
+            Some((String::new(), SkipKind::Limit))
+        } else {
+            self.pdf_parts(path, decoders, &data, depth).map(|e| (e.to_string(), e.skip_kind()))
+        };
+        if let Some((reason, kind)) = failure {
+            if !reason.is_empty() {
+                (self.skip)(Skip { path: path.to_owned(), reason, kind });
+            }
+            let mut rest = Cursor::new(data).chain(input);
+            if let Err(e) = self.plain(path, decoders, &mut rest, None) {
+                (self.skip)(Skip::io(path, "cannot read", &e));
+            }
+        }
+    }
+
+    /// Scans the parts of the PDF `data`; returns why the document as a whole could not
+    /// be read, if it could not (not when cancelled).
+    fn pdf_parts(&mut self, path: &str, decoders: &[&'static str], data: &[u8], depth: u32) -> Option<pdf::PdfError> {
+        let mut chain = decoders.to_vec();
+        chain.push("pdf");
+        let limits: &ItemLimits = self.limits;
+        let cancel = self.cancel;
+        let mut read_errors = Vec::new();
+        let mut skips = Vec::new();
+        let result = pdf::walk(
+            data,
+            &limits.container,
+            cancel,
+            &mut |part| {
+                let member = format!("{path}!{}", part.label);
+                let mut body = part.body.as_slice();
+                let r = if part.embedded {
+                    self.stream(&member, &chain, &mut body, None, depth + 1, false)
+                } else {
+                    self.plain(&member, &chain, &mut body, Some(TextEncoding::Utf8))
+                };
+                if let Err(e) = r {
+                    read_errors.push(Skip::io(member, "cannot read", &e));
+                }
+            },
+            &mut |label, reason, kind| skips.push(Skip { path: format!("{path}!{label}"), reason, kind }),
+        );
+        for s in read_errors.into_iter().chain(skips) {
+            (self.skip)(s);
+        }
+        match result {
+            Ok(()) | Err(pdf::PdfError::Cancelled) => None,
+            Err(e) => Some(e),
         }
     }
 

@@ -12,6 +12,7 @@ mod detectors;
 mod encodings;
 mod noleak;
 mod office;
+mod pdf;
 mod scan;
 mod signals;
 mod util;
