@@ -2,8 +2,8 @@
 //! scanner needs (hidden files in, ignore files not honoured, pseudo-filesystems and
 //! special files never touched); [`file`] reads a file, one piece of a large file, or a
 //! stream into a reused buffer in overlapping chunks and runs the scanner over it;
-//! [`container`] and [`mail`] take archives and mail apart; [`item`] ties them together
-//! for one item, recursively.
+//! [`container`] and [`mail`] take archives and mail apart, [`sqlite`] reads SQLite
+//! database files table by table; [`item`] ties them together for one item, recursively.
 //!
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
@@ -11,6 +11,7 @@ pub mod container;
 pub mod file;
 pub mod item;
 pub mod mail;
+pub mod sqlite;
 pub mod walk;
 
 use std::fmt;

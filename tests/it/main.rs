@@ -13,4 +13,5 @@ mod encodings;
 mod noleak;
 mod scan;
 mod signals;
+mod sqlite;
 mod util;
