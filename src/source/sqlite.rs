@@ -77,7 +77,7 @@ pub enum SqliteError {
 }
 
 /// Where a database comes from.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Source<'a> {
     /// A file on disk, opened in place read-only.
     File(&'a Path),
@@ -569,7 +569,7 @@ impl TableText<'_, '_> {
     /// Fetches and renders the next row (and the header before the first). Returns
     /// false at the end of the table, on an error or when halted.
     fn next_row(&mut self) -> bool {
-        if self.row % CHECK_EVERY == 0 {
+        if self.row.is_multiple_of(CHECK_EVERY) {
             if self.cancel.load(Ordering::Relaxed) {
                 self.halt = Some(Halt::Cancelled);
                 return false;

@@ -5,6 +5,7 @@
 //! time with `pansweep::source::sqlite::build` (sqlx, in memory) and written to a
 //! temporary directory.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -68,7 +69,10 @@ fn integers_blobs_odd_names_and_without_rowid_tables() {
     let odd = pan("371449", 15, 604);
     let real = pan("401288", 16, 605);
     let blob_text = format!("captured card {in_blob} exp 12/29\n");
-    let hex: String = blob_text.bytes().map(|b| format!("{b:02X}")).collect();
+    let hex: String = blob_text.bytes().fold(String::new(), |mut h, b| {
+        let _ = write!(h, "{b:02X}");
+        h
+    });
     let db = sqlite::build(&format!(
         "CREATE TABLE payments(id INTEGER PRIMARY KEY, card_number INTEGER, note TEXT);
          INSERT INTO payments VALUES (7, {as_int}, 'multi\nline\tvalue');
