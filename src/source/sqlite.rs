@@ -700,7 +700,107 @@ fn push_clean(out: &mut Vec<u8>, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::canary::TEST_PAN;
+    use crate::detectors::DetectorSet;
+    use crate::scan::ScannerBuilder;
+    use crate::source::item::ItemLimits;
+
+    fn scanner() -> Scanner {
+        ScannerBuilder::new(Arc::new(DetectorSet::builtin().unwrap())).current_year(2026).build()
+    }
+
+    fn orders() -> Vec<u8> {
+        build(&format!(
+            "CREATE TABLE orders(id INTEGER PRIMARY KEY, card_no TEXT, exp TEXT, note BLOB);
+             INSERT INTO orders VALUES (1, 'none', '01/30', NULL);
+             INSERT INTO orders VALUES (2, '{TEST_PAN}', '12/29', CAST('card {TEST_PAN}' AS BLOB));"
+        ))
+        .unwrap()
+    }
+
+    /// `(path, table, column, line)` of a finding.
+    type Found = (String, Option<String>, Option<String>, u64);
+
+    /// Scans `bytes` as a member with `limits`; returns each finding and the skip reasons.
+    fn scan_member(bytes: &[u8], limits: &ItemLimits) -> (Vec<Found>, Vec<String>) {
+        let scanner = scanner();
+        let mut reader = Reader::default();
+        let cancel = AtomicBool::new(false);
+        let (mut found, mut skips) = (Vec::new(), Vec::new());
+        let mut items = ItemScanner {
+            reader: &mut reader,
+            scanner: &scanner,
+            cancel: &cancel,
+            limits,
+            leaf: &mut |l: Leaf| {
+                for h in &l.hits {
+                    found.push((l.path.clone(), l.table.clone(), l.column.clone(), h.line_in_piece + 1));
+                }
+            },
+            skip: &mut |s: Skip| skips.push(s.reason),
+        };
+        items.sqlite_stream("a.zip!app.db", &["zip"], &mut &bytes[..]).unwrap();
+        (found, skips)
+    }
+
+    #[test]
+    fn member_is_read_from_memory_cell_by_cell() {
+        let (mut found, skips) = scan_member(&orders(), &ItemLimits::default());
+        assert!(skips.is_empty(), "{skips:?}");
+        // BLOB findings are handed on at once, table-text findings in batches.
+        found.sort();
+        let col = |c: &str| Some(c.to_owned());
+        let table = Some("main.orders".to_owned());
+        assert_eq!(
+            found,
+            vec![
+                ("a.zip!app.db!main.orders.card_no".into(), table.clone(), col("card_no"), 2),
+                ("a.zip!app.db!main.orders.note".into(), table, col("note"), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn wal_mode_member_is_opened_from_a_patched_copy() {
+        let mut db = orders();
+        db[18] = 2;
+        db[19] = 2;
+        let (found, skips) = scan_member(&db, &ItemLimits::default());
+        assert!(skips.is_empty(), "{skips:?}");
+        assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn member_over_the_buffer_limit_is_scanned_raw() {
+        let mut limits = ItemLimits::default();
+        limits.container.max_buffer_bytes = 1024;
+        let (found, skips) = scan_member(&orders(), &limits);
+        assert_eq!(skips.len(), 1);
+        assert!(skips[0].starts_with("limit max-buffer-bytes"), "{skips:?}");
+        assert!(!found.is_empty() && found.iter().all(|f| f.0 == "a.zip!app.db" && f.1.is_none()));
+    }
+
+    #[test]
+    fn garbage_after_the_magic_is_not_a_database() {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&[0x5A; 4096]);
+        let (found, skips) = scan_member(&bytes, &ItemLimits::default());
+        assert!(found.is_empty());
+        assert_eq!(skips.len(), 1);
+        assert!(skips[0].starts_with("not a readable sqlite database: "), "{skips:?}");
+    }
+
+    #[test]
+    fn time_limit_stops_a_table() {
+        let mut limits = ItemLimits::default();
+        limits.container.max_time = Duration::ZERO;
+        let (found, skips) = scan_member(&orders(), &limits);
+        assert!(found.is_empty());
+        assert_eq!(skips, vec!["limit max-time: took longer than 0s".to_owned()]);
+    }
 
     #[test]
     fn magic_and_quoting() {
