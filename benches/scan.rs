@@ -561,10 +561,10 @@ fn benches<M: Measurement, C: Clock>(c: &mut Criterion<M>) {
     let args = Args::parse();
     let scanner = scanner();
     let run = |c: &mut Criterion<M>, name: &str, buf: &[u8], planted: Option<usize>| {
-        if !args.profiling {
-            if let Some(planted) = planted {
-                assert_found(name, &scanner, buf, planted);
-            }
+        if !args.profiling
+            && let Some(planted) = planted
+        {
+            assert_found(name, &scanner, buf, planted);
         }
         bench_input::<M, C>(c, name, &scanner, buf, !args.profiling);
     };

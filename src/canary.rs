@@ -416,6 +416,16 @@ pub fn canaries() -> io::Result<Vec<Canary>> {
             "attachment.eml!orders.zip!orders.csv",
         ),
         c(
+            "sqlite",
+            "orders.sqlite",
+            crate::source::sqlite::build(&format!(
+                "CREATE TABLE orders(id INTEGER PRIMARY KEY, card_no TEXT, exp TEXT);\
+                 INSERT INTO orders VALUES (1001, '{TEST_PAN}', '12/29');"
+            ))
+            .map_err(io::Error::other)?,
+            "orders.sqlite!main.orders.card_no",
+        ),
+        c(
             "mbox",
             "Inbox",
             [b"From shop@example.com Mon Jan  1 00:00:00 2024\r\n".as_slice(), &eml("us-ascii", text.as_bytes(), None)]

@@ -146,6 +146,9 @@ enum Msg {
     /// A leaf inside an archive or mail: its findings; the file is counted by its `Done`.
     Member {
         path: Arc<str>,
+        /// Table and column of a database cell (SQLite files met during the scan).
+        table: Option<String>,
+        column: Option<String>,
         decoders: Vec<&'static str>,
         hits: Vec<Hit>,
         stats: PieceStats,
@@ -238,8 +241,8 @@ pub fn run_scan(
         complete: !interrupted,
         files: state.files,
         bytes: state.bytes,
-        tables: 0,
-        rows: 0,
+        tables: state.tables,
+        rows: state.rows,
         skipped: state.skipped,
         findings: state.counts,
         distinct_pans: state.distinct.len() as u64,
@@ -383,7 +386,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let kind = Kind::of(&head, &name);
     if kind != Kind::Plain {
-        scan_item(ctx, reader, &shown, file, kind);
+        scan_item(ctx, reader, &shown, path, file, kind);
         return Some(Msg::Done {
             path: shown,
             file_id,
@@ -440,7 +443,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
 
 /// An archive or mail file: every leaf and skip goes to the writer as it is found, so a
 /// large archive never holds its results in memory.
-fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, mut file: File, kind: Kind) {
+fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut file: File, kind: Kind) {
     let results = &ctx.results;
     let mut items = ItemScanner {
         reader,
@@ -449,13 +452,21 @@ fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, mut file: File, ki
         limits: &ctx.job.items,
         leaf: &mut |leaf| {
             let path: Arc<str> = Arc::from(redact_digits(&leaf.path).as_ref());
-            let _ = results.send(Msg::Member { path, decoders: leaf.decoders, hits: leaf.hits, stats: leaf.stats });
+            let (table, column) = (leaf.table, leaf.column);
+            let _ = results.send(Msg::Member {
+                path,
+                table,
+                column,
+                decoders: leaf.decoders,
+                hits: leaf.hits,
+                stats: leaf.stats,
+            });
         },
         skip: &mut |skip| {
             let _ = results.send(Msg::Skip(skip));
         },
     };
-    items.file(shown, &mut file, kind);
+    items.file(shown, path, &mut file, kind);
 }
 
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
@@ -495,6 +506,9 @@ struct WriterState {
     min_confidence: Confidence,
     files: u64,
     bytes: u64,
+    /// Database tables read (SQLite files met during the scan) and their rows.
+    tables: u64,
+    rows: u64,
     skipped: u64,
     counts: crate::report::Counts,
     distinct: HashSet<Fingerprint>,
@@ -502,6 +516,13 @@ struct WriterState {
     incomplete: bool,
     /// Split files in progress: next piece index, lines before it, pieces waiting.
     split: HashMap<u64, SplitFile>,
+}
+
+/// Where in a database a leaf's findings are (both `None` for files and members).
+#[derive(Clone, Copy, Default)]
+struct Cell<'a> {
+    table: Option<&'a str>,
+    column: Option<&'a str>,
 }
 
 #[derive(Default)]
@@ -517,6 +538,8 @@ impl WriterState {
             min_confidence,
             files: 0,
             bytes: 0,
+            tables: 0,
+            rows: 0,
             skipped: 0,
             counts: crate::report::Counts::default(),
             distinct: HashSet::new(),
@@ -570,12 +593,19 @@ impl WriterState {
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
                 writer.skipped(&skip)
             }
-            Msg::Member { path, decoders, hits, stats } => {
-                self.emit(&path, &decoders, hits, stats, 0, writer, counters)
+            Msg::Member { path, table, column, decoders, hits, stats } => {
+                if table.is_some() && column.is_none() {
+                    // A table's closing record: its text had a header line and one line
+                    // per row.
+                    self.tables += 1;
+                    self.rows += stats.newlines.saturating_sub(1);
+                }
+                let cell = Cell { table: table.as_deref(), column: column.as_deref() };
+                self.emit(&path, cell, &decoders, hits, stats, 0, writer, counters)
             }
             Msg::Done { path, file_id, index, count, hits, stats } => {
                 if count == 1 {
-                    self.emit(&path, &[], hits, stats, 0, writer, counters)?;
+                    self.emit(&path, Cell::default(), &[], hits, stats, 0, writer, counters)?;
                     self.files += 1;
                     counters.files.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
@@ -588,7 +618,7 @@ impl WriterState {
                     sf.lines_before += stats.newlines;
                     sf.next += 1;
                     let finished = sf.next == count;
-                    self.emit(&path, &[], hits, stats, lines_before, writer, counters)?;
+                    self.emit(&path, Cell::default(), &[], hits, stats, lines_before, writer, counters)?;
                     if finished {
                         self.split.remove(&file_id);
                         self.files += 1;
@@ -604,6 +634,7 @@ impl WriterState {
     fn emit(
         &mut self,
         path: &Arc<str>,
+        cell: Cell<'_>,
         decoders: &[&'static str],
         hits: Vec<Hit>,
         stats: PieceStats,
@@ -643,6 +674,8 @@ impl WriterState {
             let rec = FindingRecord {
                 finding: f,
                 path: path.to_string(),
+                table: cell.table.map(str::to_owned),
+                column: cell.column.map(str::to_owned),
                 line: lines_before + hit.line_in_piece + 1,
                 byte_offset: hit.byte_offset,
                 decoders: decoders

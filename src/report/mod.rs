@@ -64,7 +64,11 @@ pub struct FindingRecord {
     pub finding: Finding,
     /// Path as walked (PAN-like digit runs masked).
     pub path: String,
-    /// 1-based line.
+    /// Schema-qualified table (`main.orders`) of a finding in a database.
+    pub table: Option<String>,
+    /// Column of a finding in a database.
+    pub column: Option<String>,
+    /// 1-based line (for a database table: the 1-based row).
     pub line: u64,
     /// Byte offset in the file.
     pub byte_offset: u64,
@@ -162,6 +166,10 @@ pub(crate) struct FindingJson<'a> {
     class: Class,
     confidence: Confidence,
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    table: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<&'a str>,
     line: u64,
     byte_offset: u64,
     decoders: &'a [String],
@@ -187,6 +195,8 @@ impl<'a> FindingJson<'a> {
             class: f.class,
             confidence: f.confidence,
             path: &rec.path,
+            table: rec.table.as_deref(),
+            column: rec.column.as_deref(),
             line: rec.line,
             byte_offset: rec.byte_offset,
             decoders: &rec.decoders,

@@ -72,11 +72,14 @@ impl<W: Write + Send> ReportWriter for Text<W> {
             f.brands.iter().map(|b| &**b).collect::<Vec<_>>().join("/")
         };
         let signals: Vec<String> = f.signals.iter().map(ToString::to_string).collect();
+        // A database cell: its row and column rather than line and byte offset.
+        let at = match (&rec.table, &rec.column) {
+            (Some(t), Some(c)) => format!("{}: row {}, column {}", sanitize(t), rec.line, sanitize(c)),
+            _ => format!("{}:{}", rec.line, rec.byte_offset),
+        };
         writeln!(
             self.out,
-            "{}:{}: {tier} {:<10} {:<19} {:<12} {}",
-            rec.line,
-            rec.byte_offset,
+            "{at}: {tier} {:<10} {:<19} {:<12} {}",
             f.class.as_str(),
             f.view.masked(),
             brands,

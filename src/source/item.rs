@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use super::container::{self, Format, Input};
@@ -22,7 +23,7 @@ use crate::scan::decode::TextEncoding;
 
 /// Findings of one leaf handed on at a time (line numbers are cumulative, so batches of
 /// one member can simply follow each other).
-const LEAF_BATCH: usize = 4096;
+pub(super) const LEAF_BATCH: usize = 4096;
 
 /// Bytes looked at to decide what an item is: as many as the text-encoding probe reads, so
 /// one read serves both.
@@ -44,6 +45,8 @@ pub enum Kind {
     Container(Format),
     /// A mail message, mailbox or Outlook file.
     Mail(MailFormat),
+    /// A SQLite 3 database file: scanned table by table ([`super::sqlite`]).
+    Sqlite,
     /// A PDF document (`%PDF-` within its first 1024 bytes).
     Pdf,
     /// Anything else: scanned as (possibly encoded) text or bytes.
@@ -55,6 +58,9 @@ impl Kind {
     pub fn of(head: &[u8], name: &str) -> Kind {
         if let Some(f) = container::sniff(head, name) {
             return Kind::Container(f);
+        }
+        if super::sqlite::sniff(head) {
+            return Kind::Sqlite;
         }
         if pdf::sniff(head) {
             return Kind::Pdf;
@@ -69,8 +75,13 @@ impl Kind {
 /// The findings of one leaf.
 #[derive(Debug)]
 pub struct Leaf {
-    /// `outer!member!…` path.
+    /// `outer!member!…` path (a database cell: `file.sqlite!main.orders.card_no`).
     pub path: String,
+    /// Schema-qualified table of findings in a database (`main.orders`).
+    pub table: Option<String>,
+    /// Column of findings in a database; `None` with a table for the record that closes
+    /// a table (no findings, its bytes and rows).
+    pub column: Option<String>,
     /// Decoders applied, outermost first.
     pub decoders: Vec<&'static str>,
     /// Findings, in order.
@@ -97,9 +108,10 @@ pub struct ItemScanner<'a> {
 }
 
 impl ItemScanner<'_> {
-    /// A file on disk already found to be `kind` (a container or mail; plain files are
-    /// scanned by the caller, which can split them across threads).
-    pub fn file(&mut self, path: &str, file: &mut File, kind: Kind) {
+    /// A file on disk already found to be `kind` (a container, mail or database; plain
+    /// files are scanned by the caller, which can split them across threads). `path` is
+    /// the path as shown, `fs_path` the one to open (a database is opened by name).
+    pub fn file(&mut self, path: &str, fs_path: &Path, file: &mut File, kind: Kind) {
         if let Err(e) = file.seek(SeekFrom::Start(0)) {
             (self.skip)(Skip::io(path, "cannot read", &e));
             return;
@@ -107,6 +119,7 @@ impl ItemScanner<'_> {
         match kind {
             Kind::Container(format) => self.container(path, &[], format, Input::Seekable(file), 0),
             Kind::Mail(format) => self.mail(path, &[], format, file, 0),
+            Kind::Sqlite => self.sqlite_file(path, fs_path, file),
             Kind::Pdf => self.pdf(path, &[], file, 0),
             Kind::Plain => {
                 let r = self.plain(path, &[], file, None);
@@ -140,6 +153,7 @@ impl ItemScanner<'_> {
         match kind {
             Kind::Container(format) => self.container(path, decoders, format, Input::Stream(&mut chained), depth),
             Kind::Mail(format) => self.mail(path, decoders, format, &mut chained, depth),
+            Kind::Sqlite => return self.sqlite_stream(path, decoders, &mut chained),
             Kind::Pdf => self.pdf(path, decoders, &mut chained, depth),
             Kind::Plain => return self.plain(path, decoders, &mut chained, hint),
         }
@@ -294,7 +308,7 @@ impl ItemScanner<'_> {
         }
     }
 
-    fn plain(
+    pub(super) fn plain(
         &mut self,
         path: &str,
         decoders: &[&'static str],
@@ -310,6 +324,8 @@ impl ItemScanner<'_> {
                 let batch = std::mem::take(&mut hits);
                 leaf(Leaf {
                     path: path.to_owned(),
+                    table: None,
+                    column: None,
                     decoders: decoders.to_vec(),
                     hits: batch,
                     stats: PieceStats::default(),
@@ -318,7 +334,14 @@ impl ItemScanner<'_> {
         });
         // Findings read before an error (a limit, corrupt data) are kept.
         let stats = result.as_ref().copied().unwrap_or_default();
-        (self.leaf)(Leaf { path: path.to_owned(), decoders: decoders.to_vec(), hits, stats });
+        (self.leaf)(Leaf {
+            path: path.to_owned(),
+            table: None,
+            column: None,
+            decoders: decoders.to_vec(),
+            hits,
+            stats,
+        });
         result.map(|_| ())
     }
 }

@@ -3,7 +3,8 @@
 //! special files never touched); [`file`] reads a file, one piece of a large file, or a
 //! stream into a reused buffer in overlapping chunks and runs the scanner over it;
 //! [`container`] and [`mail`] take archives and mail apart, [`pdf`] takes the text out
-//! of PDF documents; [`item`] ties them together for one item, recursively.
+//! of PDF documents, [`sqlite`] reads SQLite database files table by table; [`item`]
+//! ties them together for one item, recursively.
 //!
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
@@ -12,6 +13,7 @@ pub mod file;
 pub mod item;
 pub mod mail;
 pub mod pdf;
+pub mod sqlite;
 pub mod walk;
 
 use std::fmt;

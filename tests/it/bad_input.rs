@@ -170,7 +170,7 @@ fn symlink_loop_with_follow_is_reported_and_the_run_finishes() {
     symlink("..", t.join("a/up")).unwrap();
     let mut c = pansweep();
     c.current_dir(t.path()).args(["scan", "--format", "jsonl", "-j", "1", "--follow", "."]);
-    let r = run_with_hang_guard(&mut c, Duration::from_secs(120));
+    let r = run_with_hang_guard(&mut c, Duration::from_mins(2));
     let recs = r.jsonl();
     let loops: Vec<_> =
         of_type(&recs, "skipped").into_iter().filter(|k| s(k, "reason").contains("symlink loop")).collect();
@@ -194,7 +194,7 @@ fn loops_and_broken_links_do_not_make_coverage_incomplete() {
     symlink("/nonexistent/pansweep-target", t.join("broken")).unwrap();
     let mut c = pansweep();
     c.current_dir(t.path()).args(["scan", "--format", "jsonl", "-j", "1", "--follow", "."]);
-    let r = run_with_hang_guard(&mut c, Duration::from_secs(120));
+    let r = run_with_hang_guard(&mut c, Duration::from_mins(2));
     let recs = r.jsonl();
     let skipped = of_type(&recs, "skipped");
     assert!(skipped.iter().any(|k| s(k, "reason").starts_with("broken symbolic link")), "{r:?}");
@@ -247,7 +247,7 @@ fn fifo_inside_the_tree_is_never_opened() {
     }
     let mut c = pansweep();
     c.current_dir(t.path()).args(["scan", "--format", "jsonl", "-j", "1", "."]);
-    let r = run_with_hang_guard(&mut c, Duration::from_secs(120));
+    let r = run_with_hang_guard(&mut c, Duration::from_mins(2));
     let recs = r.jsonl();
     assert_eq!(findings(&recs).len(), 1, "{r:?}");
     assert_eq!(summary(&recs)["files"], 1, "the FIFO is not a scanned file");
@@ -256,7 +256,7 @@ fn fifo_inside_the_tree_is_never_opened() {
     // Named on the command line, it is reported as skipped, still never opened.
     let mut c = pansweep();
     c.current_dir(t.path()).args(["scan", "--format", "jsonl", "-j", "1", "pipe"]);
-    let r = run_with_hang_guard(&mut c, Duration::from_secs(120));
+    let r = run_with_hang_guard(&mut c, Duration::from_mins(2));
     let recs = r.jsonl();
     let skipped = of_type(&recs, "skipped");
     assert_eq!(skipped.len(), 1, "{r:?}");

@@ -15,4 +15,5 @@ mod office;
 mod pdf;
 mod scan;
 mod signals;
+mod sqlite;
 mod util;

@@ -209,7 +209,7 @@ impl Default for Limits {
             max_ratio: 1000,
             ratio_floor: 1 << 20,
             max_members: 100_000,
-            max_time: Duration::from_secs(300),
+            max_time: Duration::from_mins(5),
             max_buffer_bytes: 64 << 20,
             max_decoder_memory: 128 << 20,
         }
