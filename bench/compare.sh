@@ -5,6 +5,8 @@
 #   bench/compare.sh            1 GiB log file + 100,000 files of ~8 KiB (100 dirs)
 #   bench/compare.sh --quick    256 MiB log file + 10,000 files
 #   bench/compare.sh --memory   peak RSS on a sparse 10 GiB file and on 1,000,000 small files
+#   bench/compare.sh --embedded 100 MiB of base64 text vs 100 MiB of plain log text (issue 4:
+#                               base64-looking text within 3x the time of plain text)
 #
 # Env: CORPUS_DIR (default bench/corpus, gitignored), RUNS (hyperfine runs, default 3),
 # PANSWEEP (a pansweep binary to use instead of building target/release/pansweep),
@@ -22,6 +24,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) MODE=quick ;;
         --memory) MODE=memory ;;
+        --embedded) MODE=embedded ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown option: $arg" >&2; usage >&2; exit 2 ;;
     esac
@@ -162,8 +165,29 @@ def tree(root, nfiles, ndirs, file_bytes):
     with Pool(min(nparts, 2 * (os.cpu_count() or 1))) as pool:
         pool.map(tree_part, parts)
 
+def b64(path, mib, digits):
+    """`mib` MiB of MIME-style base64 lines (76 characters): of random bytes (a capture
+    file, an image) or, with `digits`, of digit-dense CSV text (the worst case: every
+    block decodes to digit runs and is scanned again)."""
+    import base64
+    with open(path + ".tmp", "wb") as f:
+        n = 0
+        while n < mib * MIB:
+            if digits:
+                r = rng.randrange
+                raw = "".join(f"{r(10**6)},2024-10-22,{r(10**5)}.{r(100):02},{r(10**10):010},{r(10**15):015}\n"
+                              for _ in range(1000)).encode()
+            else:
+                raw = rng.randbytes(57 * 1000)
+            enc = base64.encodebytes(raw)
+            f.write(enc)
+            n += len(enc)
+    os.replace(path + ".tmp", path)
+
 if sys.argv[1] == "big":
     big(sys.argv[2], int(sys.argv[3]))
+elif sys.argv[1] == "b64":
+    b64(sys.argv[2], int(sys.argv[3]), len(sys.argv) > 4)
 else:
     tree(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
 PY
@@ -280,6 +304,33 @@ PY
     measure rg-1M-files sh -c "rg -c '[0-9]{13,19}' '$MANY' >/dev/null"
     echo "removing the 1,000,000-file tree"
     rm -rf "$MANY" "$MANY.done"
+    exit 0
+fi
+
+# --- embedded mode -------------------------------------------------------------------
+if [[ $MODE == embedded ]]; then
+    PLAIN=$CORPUS_DIR/log-100M.log B64=$CORPUS_DIR/b64-100M.txt B64D=$CORPUS_DIR/b64digits-100M.txt
+    [[ -e $PLAIN ]] || python3 "$GEN" big "$PLAIN" 100
+    [[ -e $B64 ]] || python3 "$GEN" b64 "$B64" 100
+    [[ -e $B64D ]] || python3 "$GEN" b64 "$B64D" 100 digits
+    echo "pansweep: $($PANSWEEP --version)   runs: $RUNS (+1 warmup), warm page cache, median shown"
+    for j in 1 2; do
+        echo "== -j $j: plain log text, base64 of random bytes, base64 of digit-dense text (100 MiB each)"
+        hyper "$RESULTS/embedded-j$j.json" \
+            plain "$PANSWEEP_CMD -j $j $PLAIN" \
+            base64 "$PANSWEEP_CMD -j $j $B64" \
+            "base64 digits" "$PANSWEEP_CMD -j $j $B64D"
+        python3 - "$RESULTS/embedded-j$j.json" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+p = res[0]
+for r in res:
+    cpu = r["user"] + r["system"]
+    print(f"  {r['command']:<14} wall median {r['median']:6.3f} s  cpu {cpu:6.3f} s"
+          + ("" if r is p else f"  | time / plain: wall {r['median'] / p['median']:4.2f}x,"
+                               f" cpu {cpu / (p['user'] + p['system']):4.2f}x"))
+PY
+    done
     exit 0
 fi
 

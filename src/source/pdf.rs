@@ -308,7 +308,7 @@ impl<'a> Document<'a> {
                 continue;
             }
             seen += 1;
-            if seen % 1024 == 0 {
+            if seen.is_multiple_of(1024) {
                 budget.check()?;
             }
             if seen > max_objects {
@@ -472,7 +472,7 @@ impl<'a> Document<'a> {
             let mut steps = 0u32;
             while let Some((node, inherited)) = stack.pop() {
                 steps += 1;
-                if steps % 1024 == 0 {
+                if steps.is_multiple_of(1024) {
                     budget.check()?;
                 }
                 if let Some(id) = self.target(node)

@@ -165,7 +165,7 @@ fn malformed_pdfs_are_skipped_and_their_raw_bytes_scanned() {
     t.write("deep.pdf", [b"%PDF-1.4\n1 0 obj\n".as_slice(), &vec![b'['; 1 << 20], b"\nendobj\n%%EOF\n"].concat());
     let start = Instant::now();
     let (r, recs) = scan_jsonl(t.path(), &["."]);
-    assert!(start.elapsed() < Duration::from_secs(120), "took {:?}", start.elapsed());
+    assert!(start.elapsed() < Duration::from_mins(2), "took {:?}", start.elapsed());
     no_leak(&r, &number);
     assert_eq!(r.code, 1, "{}", mask_digits(&r.show()));
     let skip = |path: &str| {

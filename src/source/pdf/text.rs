@@ -119,7 +119,7 @@ impl<'d, 'a, 'b> Interp<'d, 'a, 'b> {
                 continue;
             };
             self.ops += 1;
-            if self.ops % OPS_PER_CHECK == 0 {
+            if self.ops.is_multiple_of(OPS_PER_CHECK) {
                 self.budget.check()?;
             }
             self.op(&op, &operands, resources, depth, forms, &mut lx)?;
