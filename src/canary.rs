@@ -107,19 +107,31 @@ pub fn zip_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
     Ok(w.finish().map_err(io::Error::other)?.into_inner())
 }
 
-fn bzip2(data: &[u8]) -> io::Result<Vec<u8>> {
+/// `data` bzip2-compressed.
+///
+/// # Errors
+/// Only if the in-memory encoder fails.
+pub fn bzip2(data: &[u8]) -> io::Result<Vec<u8>> {
     let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
     e.write_all(data)?;
     e.finish()
 }
 
-fn xz(data: &[u8]) -> io::Result<Vec<u8>> {
+/// `data` xz-compressed.
+///
+/// # Errors
+/// Only if the in-memory encoder fails.
+pub fn xz(data: &[u8]) -> io::Result<Vec<u8>> {
     let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
     e.write_all(data)?;
     e.finish()
 }
 
-fn zstd(data: &[u8]) -> io::Result<Vec<u8>> {
+/// `data` zstd-compressed.
+///
+/// # Errors
+/// Only if the in-memory encoder fails.
+pub fn zstd(data: &[u8]) -> io::Result<Vec<u8>> {
     zstd::encode_all(data, 3)
 }
 

@@ -233,3 +233,55 @@ fn tar_with_more_members_than_the_limit_is_skipped_after_what_was_read() {
     // Findings decide the exit code whatever the coverage (SPEC §2).
     assert_eq!(r.code, 1, "{}", r.show());
 }
+
+/// Every compressed-stream format: the member is named after the stream, the decoder is
+/// in the chain, and the order row is critical.
+#[test]
+fn card_data_in_every_compressed_stream_format() {
+    let t = TestDir::new();
+    let number = pan("356600", 16, 309);
+    let csv = order(&number);
+    t.write("exports/orders.csv.bz2", canary::bzip2(csv.as_bytes()).unwrap());
+    t.write("exports/orders.csv.xz", canary::xz(csv.as_bytes()).unwrap());
+    t.write("exports/orders.csv.zst", canary::zstd(csv.as_bytes()).unwrap());
+    t.write("exports/orders.tar.xz", canary::xz(&tar_of(&[("db/orders.csv", csv.as_bytes())])).unwrap());
+    let (r, recs) = scan_jsonl(t.path(), &["exports"]);
+    assert!(!r.stdout().contains(&number) && !r.stderr().contains(&number), "full number in output");
+    assert_eq!(r.code, 1, "{}", r.show());
+    let f = findings(&recs);
+    let mut got: Vec<(String, Vec<String>, String)> =
+        f.iter().map(|x| (s(x, "path").to_owned(), strs(x, "decoders"), s(x, "confidence").to_owned())).collect();
+    got.sort();
+    let want = |p: &str, d: &[&str]| (p.to_owned(), d.iter().map(|x| (*x).to_owned()).collect(), "critical".to_owned());
+    assert_eq!(
+        got,
+        vec![
+            want("exports/orders.csv.bz2!orders.csv", &["bzip2"]),
+            want("exports/orders.csv.xz!orders.csv", &["xz"]),
+            want("exports/orders.csv.zst!orders.csv", &["zstd"]),
+            want("exports/orders.tar.xz!db/orders.csv", &["xz", "tar"]),
+        ],
+        "{}",
+        mask_digits(&r.stdout())
+    );
+    assert!(f.iter().all(|x| s(x, "first6") == &number[..6] && strs(x, "elements") == ["pan", "expiry", "cvv"]));
+}
+
+/// An Outlook `.msg`: the UTF-16 body property is decoded and the order in it is critical.
+#[test]
+fn card_data_in_an_outlook_msg_body() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 310);
+    let msg =
+        canary::msg(&format!("Thank you for your order.\r\nCard number: {number}\r\nExp: 12/29 CVV: 123\r\n")).unwrap();
+    t.write("mail/order.msg", &msg);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert!(!r.stdout().contains(&number) && !r.stderr().contains(&number), "full number in output");
+    assert_eq!(r.code, 1, "{}", r.show());
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", mask_digits(&r.stdout()));
+    assert_eq!(s(f[0], "path"), "./mail/order.msg!body");
+    assert_eq!(strs(f[0], "decoders"), ["outlook-msg"]);
+    assert_eq!(s(f[0], "encoding"), "utf-16le");
+    assert_eq!(s(f[0], "confidence"), "critical");
+}

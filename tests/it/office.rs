@@ -148,3 +148,31 @@ fn numbers_outside_spreadsheets_are_not_reported() {
     assert_eq!(r.code, 0, "{}", r.show());
     assert!(findings(&recs).is_empty(), "{}", mask_digits(&r.stdout()));
 }
+
+/// An ODF spreadsheet stores a float cell's value in `office:value`: the same rule.
+#[test]
+fn ods_float_cell_that_lost_its_last_digit_is_low() {
+    let t = TestDir::new();
+    let (number, stored) = mangled("535310", 450);
+    let content = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><office:document-content \
+         xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\"><office:body><office:spreadsheet>\
+         <table:table table:name=\"orders\"><table:table-row><table:table-cell office:value-type=\"float\" \
+         office:value=\"{stored}\"><text:p>5.35310E+15</text:p></table:table-cell></table:table-row>\
+         </table:table></office:spreadsheet></office:body></office:document-content>"
+    );
+    let ods = canary::zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("content.xml", content.as_bytes()),
+    ])
+    .unwrap();
+    t.write("orders.ods", ods);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    no_leak(&r, &number);
+    no_leak(&r, &stored);
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", mask_digits(&r.stdout()));
+    assert_eq!(s(f[0], "path"), "./orders.ods!content.xml");
+    assert_eq!(s(f[0], "confidence"), "low");
+    assert!(strs(f[0], "signals").contains(&"spreadsheet-precision-lost".to_owned()));
+}
