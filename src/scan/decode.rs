@@ -303,6 +303,9 @@ pub struct View {
     /// View offsets (ascending) of the ASCII bytes that stand for a folded character: a
     /// full-width digit, a full-width or ideographic separator.
     pub folds: Vec<u32>,
+    /// Original offset from which the legacy multi-byte decoders were in step with the
+    /// characters (bytes before it were copied as they are).
+    synced: usize,
 }
 
 impl View {
@@ -326,7 +329,17 @@ impl View {
     /// Decodes `src` (whose first byte is at absolute offset `abs` of its file, for
     /// alignment) as `enc`. Buffers larger than 4 GiB are not supported (chunks are 1 MiB).
     pub fn decode(&mut self, enc: TextEncoding, src: &[u8], abs: u64) {
+        self.decode_from(enc, src, abs, None);
+    }
+
+    /// [`View::decode`], knowing that a character of `src` starts at `sync` (from the
+    /// previous chunk's [`View::boundary_from`]). Without it, a `Shift_JIS` or EUC-JP
+    /// chunk that does not start the file is decoded from the first byte that cannot be
+    /// inside a character — which, in a long stretch of double-byte text without any ASCII,
+    /// may come too late.
+    pub fn decode_from(&mut self, enc: TextEncoding, src: &[u8], abs: u64, sync: Option<usize>) {
         debug_assert!(u32::try_from(src.len()).is_ok(), "chunk too large for a view");
+        self.synced = 0;
         self.buf.clear();
         self.map.clear();
         self.folds.clear();
@@ -335,8 +348,8 @@ impl View {
         match enc {
             TextEncoding::Utf8 => self.utf8(src),
             TextEncoding::Utf16Le | TextEncoding::Utf16Be => self.utf16(src, abs, enc == TextEncoding::Utf16Le),
-            TextEncoding::ShiftJis => self.shift_jis(src, abs == 0),
-            TextEncoding::EucJp => self.euc_jp(src, abs == 0),
+            TextEncoding::ShiftJis => self.shift_jis(src, if abs == 0 { Some(0) } else { sync }),
+            TextEncoding::EucJp => self.euc_jp(src, if abs == 0 { Some(0) } else { sync }),
             TextEncoding::Iso2022Jp => self.iso_2022_jp(src, abs == 0),
         }
         self.map.push(src.len() as u32);
@@ -516,9 +529,20 @@ impl View {
         }
     }
 
-    fn shift_jis(&mut self, src: &[u8], at_start: bool) {
+    /// The first character start at or after original offset `pos`, when the legacy
+    /// decoder was in step there (for [`View::decode_from`] on the next chunk).
+    pub fn boundary_from(&self, pos: usize) -> Option<usize> {
+        if pos < self.synced {
+            return None;
+        }
+        let i = self.map.partition_point(|&o| (o as usize) < pos);
+        self.map.get(i).map(|&o| o as usize)
+    }
+
+    fn shift_jis(&mut self, src: &[u8], sync: Option<usize>) {
         // Re-synchronise on the first byte that cannot be a trail byte.
-        let start = if at_start { 0 } else { src.iter().position(|&b| b < 0x40).unwrap_or(src.len()) };
+        let start = sync.unwrap_or_else(|| src.iter().position(|&b| b < 0x40).unwrap_or(src.len())).min(src.len());
+        self.synced = start;
         self.copy(&src[..start], 0);
         let mut i = start;
         while i < src.len() {
@@ -543,8 +567,9 @@ impl View {
         }
     }
 
-    fn euc_jp(&mut self, src: &[u8], at_start: bool) {
-        let start = if at_start { 0 } else { src.iter().position(|&b| b < 0x80).unwrap_or(src.len()) };
+    fn euc_jp(&mut self, src: &[u8], sync: Option<usize>) {
+        let start = sync.unwrap_or_else(|| src.iter().position(|&b| b < 0x80).unwrap_or(src.len())).min(src.len());
+        self.synced = start;
         self.copy(&src[..start], 0);
         let mut i = start;
         while i < src.len() {

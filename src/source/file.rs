@@ -305,6 +305,7 @@ impl Reader {
         let mut local: Option<Probe> = None;
         let mut hits: Vec<Finding> = Vec::new();
         let mut embedded_chains: Vec<Vec<&'static str>> = Vec::new();
+        let mut sync: Option<usize> = None;
         loop {
             if cancel.load(Ordering::Relaxed) {
                 stats.interrupted = true;
@@ -340,7 +341,7 @@ impl Reader {
                 None => decode::needs_utf8_view(raw).then_some(TextEncoding::Utf8),
             };
             let (scan_buf, report) = if let Some(enc) = enc {
-                self.view.decode(enc, raw, buf_abs);
+                self.view.decode_from(enc, raw, buf_abs, sync.take());
                 let r = self.view.to_view(&(rel(owned_from)..rel(owned_to)));
                 (&self.view.buf[..], r)
             } else {
@@ -488,6 +489,8 @@ impl Reader {
             }
             // Keep the overlap before `owned_to` as left context and everything after it.
             let keep_from = rel(owned_to).saturating_sub(ov);
+            // Where the next chunk's first character starts, for multi-byte encodings.
+            sync = enc.and_then(|_| self.view.boundary_from(keep_from)).map(|b| b - keep_from);
             self.buf.copy_within(keep_from..len, 0);
             buf_abs += keep_from as u64;
             len -= keep_from;
@@ -517,6 +520,36 @@ mod tests {
         }
         d.push(luhn::check_digit_for(&d));
         String::from_utf8(d).unwrap()
+    }
+
+    /// A full-width PAN in Shift_JIS or EUC-JP right after a chunk edge, inside a stretch
+    /// of double-byte text longer than the overlap with no ASCII byte to resynchronise on:
+    /// the character alignment is carried over from the previous chunk. An odd prefix
+    /// makes every character start at an odd offset.
+    #[test]
+    fn double_byte_alignment_is_carried_across_chunks() {
+        let s = scanner();
+        let pan = make_pan("453201");
+        let fw: String = pan.chars().map(|c| char::from_u32(0xFF10 + c.to_digit(10).unwrap()).unwrap()).collect();
+        let ov = s.overlap() * 4;
+        for enc in [encoding_rs::SHIFT_JIS, encoding_rs::EUC_JP] {
+            // Enough kanji (2 bytes each) that the number starts 100 bytes into chunk 2's
+            // owned range, i.e. far past chunk 2's left overlap.
+            let head = format!("a\nカード番号\n{}", "漢".repeat(64));
+            let at = CHUNK + ov + 100;
+            let filler = "漢".repeat((at - enc.encode(&head).0.len()) / 2);
+            // More text after, so that the number is not in the first (and last) read.
+            let text = format!("{head}{filler}{fw}\n{}", "漢".repeat(2 * ov));
+            let bytes = enc.encode(&text).0.into_owned();
+            let want = enc.encode(&format!("{head}{filler}")).0.len() as u64;
+            let mut hits = Vec::new();
+            let stats = Reader::new()
+                .scan_stream(&mut &bytes[..], None, &s, &AtomicBool::new(false), &mut |h| hits.push(h))
+                .unwrap();
+            assert!(stats.encoding.is_some(), "{}: sniffed as a legacy encoding", enc.name());
+            let offsets: Vec<u64> = hits.iter().map(|h| h.byte_offset).collect();
+            assert_eq!(offsets, vec![want], "{}", enc.name());
+        }
     }
 
     fn scan_file(path: &Path, pieces: &[Piece]) -> Vec<(u64, u64)> {
