@@ -522,7 +522,7 @@ mod tests {
         String::from_utf8(d).unwrap()
     }
 
-    /// A full-width PAN in Shift_JIS or EUC-JP right after a chunk edge, inside a stretch
+    /// A full-width PAN in `Shift_JIS` or EUC-JP right after a chunk edge, inside a stretch
     /// of double-byte text longer than the overlap with no ASCII byte to resynchronise on:
     /// the character alignment is carried over from the previous chunk. An odd prefix
     /// makes every character start at an odd offset.
