@@ -158,6 +158,8 @@ pub struct Reader {
     embedded: Embedded,
     /// Line ranges of the current chunk the plain scan skips (whole lines of base64).
     skip: Vec<std::ops::Range<usize>>,
+    /// What the last scan that failed had read before its error.
+    partial: PieceStats,
 }
 
 impl Default for Reader {
@@ -168,6 +170,7 @@ impl Default for Reader {
             runs: View::new(),
             embedded: Embedded::new(EmbeddedLimits::default()),
             skip: Vec::new(),
+            partial: PieceStats::default(),
         }
     }
 }
@@ -218,6 +221,12 @@ impl Reader {
     /// A reader with empty buffers (they grow to one chunk plus overlap).
     pub fn new() -> Reader {
         Reader::default()
+    }
+
+    /// What the last scan that returned an error had scanned before it (bytes, lines,
+    /// encoding), so that a caller can still count it.
+    pub fn partial_stats(&self) -> PieceStats {
+        self.partial
     }
 
     /// Scans one piece of `file`, calling `emit` for each hit in file order. `probe` is
@@ -313,7 +322,14 @@ impl Reader {
             }
             // Read no further than the right context of the piece end.
             let limit = piece.end.map_or(want, |e| usize::try_from(e + ov as u64 - buf_abs).unwrap_or(want).min(want));
-            let n = fill(&mut self.buf[len..limit], buf_abs + len as u64)?;
+            let n = match fill(&mut self.buf[len..limit], buf_abs + len as u64) {
+                Ok(n) => n,
+                Err(e) => {
+                    // What was scanned before the error still counts.
+                    self.partial = stats;
+                    return Err(e);
+                }
+            };
             eof = eof || len + n < limit;
             len += n;
             let probe = match probe {
@@ -550,6 +566,30 @@ mod tests {
             let offsets: Vec<u64> = hits.iter().map(|h| h.byte_offset).collect();
             assert_eq!(offsets, vec![want], "{}", enc.name());
         }
+    }
+
+    /// A stream that fails after some chunks: the error is returned, and what was scanned
+    /// before it is still counted.
+    #[test]
+    fn partial_stats_survive_a_read_error() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("damaged"));
+                }
+                let n = buf.len().min(self.0);
+                buf[..n].fill(b'a');
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let s = scanner();
+        let mut r = Reader::new();
+        let res = r.scan_stream(&mut Failing(3 * CHUNK), None, &s, &AtomicBool::new(false), &mut |_| {});
+        assert!(res.is_err());
+        let p = r.partial_stats();
+        assert!(p.bytes >= 2 * CHUNK as u64 && p.bytes <= 3 * CHUNK as u64, "{p:?}");
     }
 
     fn scan_file(path: &Path, pieces: &[Piece]) -> Vec<(u64, u64)> {

@@ -333,7 +333,7 @@ impl ItemScanner<'_> {
             }
         });
         // Findings read before an error (a limit, corrupt data) are kept.
-        let stats = result.as_ref().copied().unwrap_or_default();
+        let stats = result.as_ref().copied().unwrap_or_else(|_| self.reader.partial_stats());
         (self.leaf)(Leaf {
             path: path.to_owned(),
             table: None,
