@@ -452,7 +452,9 @@ fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut f
         limits: &ctx.job.items,
         leaf: &mut |leaf| {
             let path: Arc<str> = Arc::from(redact_digits(&leaf.path).as_ref());
-            let (table, column) = (leaf.table, leaf.column);
+            // Table and column names are data too: a column may be named after a PAN.
+            let redact = |s: Option<String>| s.map(|s| redact_digits(&s).into_owned());
+            let (table, column) = (redact(leaf.table), redact(leaf.column));
             let _ = results.send(Msg::Member {
                 path,
                 table,

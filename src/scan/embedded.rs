@@ -976,11 +976,13 @@ const SKIP_LINE_MIN: usize = 24;
 /// Ranges of `src` made of whole consecutive lines in which the plain scan cannot report
 /// anything, so that it need not read them: lines of 24 to 76 characters of the standard
 /// base64 alphabet (`=` padding allowed at the end) holding both letter cases, and no
-/// digit next to a pair of `x`/`X` (which could be a masked PAN's mask). In such a line
-/// there are no separators, so every digit run is glued to a letter (failing the boundary
-/// rules) or bounded by `+`, `/` or the line's ends and then inside a base64 token that
-/// the engine rejects, since its 64-character look-around covers the whole line. Track
-/// data needs `^`, `;` or `=` followed by digits, which these lines cannot hold.
+/// digit next to a pair of `x`/`X` (which could be a masked PAN's mask) and no `D`/`d`
+/// between two digits (EMV tag-57 track data: `<PAN>D2512201…`, read whatever surrounds
+/// it). In such a line there are no separators, so every digit run is glued to a letter
+/// (failing the boundary rules) or bounded by `+`, `/` or the line's ends and then inside
+/// a base64 token that the engine rejects, since its 64-character look-around covers the
+/// whole line. Other track data needs `^`, `;` or `=` followed by digits, which these
+/// lines cannot hold.
 ///
 /// This is what keeps a file of base64 (a skimmer's capture, a MIME dump) from costing
 /// the plain scan's per-digit-run work on top of the decoding. Ranges start at a line's
@@ -1045,11 +1047,16 @@ fn skippable_line(line: &[u8]) -> bool {
     if seen & 0b110 != 0b110 {
         return false;
     }
+    // A mask (`411111xxxxxx1111`) or an EMV tag-57 field separator (`<PAN>D2512…`), which
+    // the engine reads whatever surrounds them.
     let mask = |b: u8| b == b'x' || b == b'X';
-    memchr::memchr2(b'x', b'X', line).is_none()
-        || !line.windows(3).any(|w| {
+    let masked = memchr::memchr2(b'x', b'X', line).is_some()
+        && line.windows(3).any(|w| {
             (w[0].is_ascii_digit() && mask(w[1]) && mask(w[2])) || (mask(w[0]) && mask(w[1]) && w[2].is_ascii_digit())
-        })
+        });
+    let tag57 = memchr::memchr2(b'D', b'd', line).is_some()
+        && line.windows(3).any(|w| w[0].is_ascii_digit() && matches!(w[1], b'D' | b'd') && w[2].is_ascii_digit());
+    !masked && !tag57
 }
 
 #[cfg(test)]

@@ -202,3 +202,30 @@ fn text_and_json_reports_name_the_cell() {
         mask_digits(&text)
     );
 }
+
+/// Table and column names are data: named after a card number, they are masked in every
+/// field and every format (the path, `table`, `column`, the text report).
+#[test]
+fn names_holding_a_card_number_are_masked() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 620);
+    let cell = pan("535310", 16, 621);
+    let db = sqlite::build(&format!(
+        "CREATE TABLE \"t_{number}\"(id INTEGER PRIMARY KEY, \"card_{number}\" TEXT);
+         INSERT INTO \"t_{number}\" VALUES (1, '{cell}');"
+    ))
+    .unwrap();
+    t.write("names.sqlite", db);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    no_leak(&r, &number);
+    no_leak(&r, &cell);
+    let f = findings(&recs);
+    assert!(!f.is_empty(), "{}", mask_digits(&r.stdout()));
+    for x in &f {
+        assert!(!s(x, "table").contains(&number[6..12]), "{}", mask_digits(&r.stdout()));
+        assert!(!s(x, "column").contains(&number[6..12]), "{}", mask_digits(&r.stdout()));
+    }
+    let text = crate::util::scan_in(t.path(), &["--format", "text", "."]);
+    no_leak(&text, &number);
+    no_leak(&text, &cell);
+}
