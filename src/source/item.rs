@@ -253,17 +253,23 @@ impl ItemScanner<'_> {
             (self.skip)(Skip::io(path, "cannot read", &e));
             return;
         }
+        let mut parts = 0;
         let failure = if data.len() as u64 > max {
             Some((format!("limit max-buffer-bytes: pdf larger than {max} bytes"), SkipKind::Limit))
         } else if self.too_deep(path, depth) {
             // Reported; the raw bytes are still scanned below.
             Some((String::new(), SkipKind::Limit))
         } else {
-            self.pdf_parts(path, decoders, &data, depth).map(|e| (e.to_string(), e.skip_kind()))
+            self.pdf_parts(path, decoders, &data, depth, &mut parts).map(|e| (e.to_string(), e.skip_kind()))
         };
         if let Some((reason, kind)) = failure {
             if !reason.is_empty() {
                 (self.skip)(Skip { path: path.to_owned(), reason, kind });
+            }
+            // A document read in part (say, truncated after its pages) is not scanned raw
+            // as well: its text would be reported twice, at `x.pdf!page-1` and at `x.pdf`.
+            if parts > 0 {
+                return;
             }
             let mut rest = Cursor::new(data).chain(input);
             if let Err(e) = self.plain(path, decoders, &mut rest, None) {
@@ -274,7 +280,14 @@ impl ItemScanner<'_> {
 
     /// Scans the parts of the PDF `data`; returns why the document as a whole could not
     /// be read, if it could not (not when cancelled).
-    fn pdf_parts(&mut self, path: &str, decoders: &[&'static str], data: &[u8], depth: u32) -> Option<pdf::PdfError> {
+    fn pdf_parts(
+        &mut self,
+        path: &str,
+        decoders: &[&'static str],
+        data: &[u8],
+        depth: u32,
+        parts: &mut usize,
+    ) -> Option<pdf::PdfError> {
         let mut chain = decoders.to_vec();
         chain.push("pdf");
         let limits: &ItemLimits = self.limits;
@@ -286,6 +299,7 @@ impl ItemScanner<'_> {
             &limits.container,
             cancel,
             &mut |part| {
+                *parts += 1;
                 let member = format!("{path}!{}", part.label);
                 let mut body = part.body.as_slice();
                 let r = if part.embedded {

@@ -329,12 +329,23 @@ impl<'a> Document<'a> {
             }
             doc.objects.insert(num, Entry { obj, stream });
         }
+        // Each trailer is parsed once, from where the previous parse ended: a keyword
+        // inside an earlier (say, unterminated) trailer is not parsed again, which would
+        // make `trailer<<(` repeated quadratic.
         let finder = memmem::Finder::new(b"trailer");
-        for at in finder.find_iter(data) {
+        let mut next = 0;
+        for (k, at) in finder.find_iter(data).enumerate() {
+            if at < next {
+                continue;
+            }
+            if k.is_multiple_of(64) {
+                budget.check()?;
+            }
             let mut lx = Lexer::new(data, at + 7);
             if let Some(Obj::Dict(d)) = lx.next_obj() {
                 doc.merge_trailer(Some(&d));
             }
+            next = lx.pos.max(at + 7);
         }
         doc.load_object_streams(budget)?;
         if doc.objects.is_empty() {
@@ -373,7 +384,7 @@ impl<'a> Document<'a> {
             let n = get(&dict, b"N").and_then(Obj::as_num).and_then(lex::uint).unwrap_or(0);
             let first = get(&dict, b"First").and_then(Obj::as_num).and_then(lex::uint).unwrap_or(0);
             let mut header = Lexer::new(&data, 0);
-            let mut found = Vec::new();
+            let mut found: Vec<(u32, usize)> = Vec::new();
             for _ in 0..n.min(data.len() / 2 + 1) {
                 match (header.next_obj(), header.next_obj()) {
                     (Some(Obj::Num(num)), Some(Obj::Num(off))) => {
@@ -382,19 +393,30 @@ impl<'a> Document<'a> {
                         else {
                             break;
                         };
-                        found.push((num, first.saturating_add(off)));
+                        let at = first.saturating_add(off);
+                        // Offsets must increase: entries pointing at the same bytes would
+                        // parse (and hold) them many times over.
+                        if found.last().is_some_and(|&(_, prev)| at <= prev) {
+                            break;
+                        }
+                        found.push((num, at));
                     }
                     _ => break,
                 }
             }
-            for (num, at) in found {
+            for (k, &(num, at)) in found.iter().enumerate() {
                 if self.objects.len() > max_objects {
                     return Err(PdfError::Limit(format!("limit max-members: pdf has more than {max_objects} objects")));
+                }
+                if k.is_multiple_of(1024) {
+                    budget.check()?;
                 }
                 if at >= data.len() || self.objects.contains_key(&num) {
                     continue;
                 }
-                let obj = Lexer::new(&data, at).next_obj().unwrap_or(Obj::Null);
+                // Each object ends where the next one starts.
+                let end = found.get(k + 1).map_or(data.len(), |&(_, next)| next.min(data.len()));
+                let obj = Lexer::new(&data[..end], at).next_obj().unwrap_or(Obj::Null);
                 self.objects.insert(num, Entry { obj, stream: None });
             }
         }

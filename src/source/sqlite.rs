@@ -44,8 +44,14 @@ use crate::scan::Scanner;
 /// The first 16 bytes of every SQLite 3 database file.
 pub const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
-/// Rows rendered between two looks at the clock and the cancel flag.
-const CHECK_EVERY: u64 = 256;
+/// Rows rendered between two looks at the clock and the cancel flag (every row: one row
+/// can be costly, e.g. a generated column computing a huge value).
+const CHECK_EVERY: u64 = 1;
+
+/// SQLite virtual-machine instructions between two looks at the clock inside a statement
+/// (the progress handler), so that one slow row or schema query also stops at the time
+/// limit.
+const PROGRESS_OPS: i32 = 10_000;
 
 /// Whether `head` starts like a SQLite 3 database.
 pub fn sniff(head: &[u8]) -> bool {
@@ -201,6 +207,14 @@ impl Database {
     /// hands findings to `scan.emit`. Returns the rows read.
     pub fn scan_table(&mut self, table: &Table, scan: &mut TableScan<'_>) -> Result<u64, SqliteError> {
         let conn = self.conn.as_mut().ok_or_else(|| SqliteError::Open("closed".into()))?;
+        // Interrupt any statement still running at the deadline.
+        let deadline = scan.deadline;
+        self.rt
+            .block_on(async {
+                conn.lock_handle().await?.set_progress_handler(PROGRESS_OPS, move || Instant::now() <= deadline);
+                Ok::<_, sqlx::Error>(())
+            })
+            .map_err(|e| SqliteError::Open(reason(&e)))?;
         let sql = format!("SELECT * FROM main.{}", quote_ident(&table.name));
         let rows = sqlx::query(AssertSqlSafe(sql)).persistent(false).fetch(&mut *conn);
         let keep = 4 * (CHUNK as u64 + 8 * scan.scanner.overlap() as u64);
@@ -246,6 +260,9 @@ impl Database {
         text_stats.bytes = 0;
         sh.flush(text_stats);
         (sh.emit)(CellHits { column: None, blob: false, hits: Vec::new(), stats });
+        // A statement interrupted by the progress handler ends in an error: it is the
+        // time limit.
+        let halt = halt.or_else(|| (Instant::now() > scan.deadline).then_some(Halt::Time));
         match halt {
             Some(Halt::Time) => return Err(SqliteError::Time(scan.max_time.as_secs_f64())),
             Some(Halt::Cancelled) => return Err(SqliteError::Cancelled),

@@ -163,6 +163,13 @@ fn malformed_pdfs_are_skipped_and_their_raw_bytes_scanned() {
     // Garbage after the header; deep nesting.
     t.write("noise.pdf", [b"%PDF-1.4\n".as_slice(), &[0xA5; 4096]].concat());
     t.write("deep.pdf", [b"%PDF-1.4\n1 0 obj\n".as_slice(), &vec![b'['; 1 << 20], b"\nendobj\n%%EOF\n"].concat());
+    // Unterminated trailers, each holding the next: parsed once, not once per keyword.
+    t.write("trailers.pdf", [b"%PDF-1.4\n".as_slice(), &b"trailer<</K(".repeat(200_000), b"\n%%EOF\n"].concat());
+    // An object stream whose 5,000 entries all point at one 1 MiB unterminated string.
+    let header: String = (0..5000).map(|i| format!("{} 0 ", i + 10)).collect();
+    let body = [header.as_bytes(), b"(", &vec![b'A'; 1 << 20]].concat();
+    let objstm = pdf_stream(&format!("/Type /ObjStm /N 5000 /First {}", header.len()), &body, true).unwrap();
+    t.write("objstm.pdf", pdf_of(&[b"<< /Type /Catalog /Pages 3 0 R >>".to_vec(), objstm]));
     let start = Instant::now();
     let (r, recs) = scan_jsonl(t.path(), &["."]);
     assert!(start.elapsed() < Duration::from_mins(2), "took {:?}", start.elapsed());
@@ -175,6 +182,8 @@ fn malformed_pdfs_are_skipped_and_their_raw_bytes_scanned() {
     };
     at(&r, &recs, "./truncated.pdf!page-1");
     assert_eq!(skip("./truncated.pdf"), "malformed pdf: truncated (no %%EOF marker at the end)");
+    // Its pages were read: its raw bytes are not scanned too (no second finding).
+    assert!(findings(&recs).iter().all(|x| s(x, "path") != "./truncated.pdf"), "{}", mask_digits(&r.show()));
     at(&r, &recs, "./garbage-xref.pdf!page-1");
     assert_eq!(skip("./cyclic.pdf"), "malformed pdf: no pages found");
     at(&r, &recs, "./cyclic.pdf");
@@ -183,8 +192,10 @@ fn malformed_pdfs_are_skipped_and_their_raw_bytes_scanned() {
     let e = at(&r, &recs, "./encrypted.pdf");
     assert!(strs(e, "decoders").is_empty());
     assert_eq!(skip("./noise.pdf"), "malformed pdf: no objects found");
-    // Six documents skipped, plus the truncated one.
-    assert_eq!(crate::util::summary(&recs)["skipped"], 6, "{}", mask_digits(&r.show()));
+    // Six documents skipped, plus the truncated one, plus the two without pages.
+    assert!(!skip("./trailers.pdf").is_empty());
+    assert!(!skip("./objstm.pdf").is_empty());
+    assert_eq!(crate::util::summary(&recs)["skipped"], 8, "{}", mask_digits(&r.show()));
 }
 
 /// A PDF over the in-memory limit is skipped by name and scanned as plain bytes.

@@ -229,3 +229,23 @@ fn names_holding_a_card_number_are_masked() {
     no_leak(&text, &number);
     no_leak(&text, &cell);
 }
+
+/// A hostile database whose every row is slow to read (a generated column computing a
+/// big value on `SELECT *`): the time limit is checked on every row (and inside a
+/// statement by a progress handler), not once per hundreds of rows.
+#[test]
+fn slow_rows_are_stopped_at_the_time_limit() {
+    let t = TestDir::new();
+    let values = vec!["(4000000)"; 60].join(", ");
+    let db = sqlite::build(&format!(
+        "CREATE TABLE slow(a INTEGER, b TEXT GENERATED ALWAYS AS (length(replace(hex(zeroblob(a)), '00', '1'))) VIRTUAL);
+         INSERT INTO slow(a) VALUES {values};"
+    ))
+    .unwrap();
+    t.write("slow.sqlite", db);
+    let (r, recs) = scan_jsonl(t.path(), &["--item-timeout", "1", "."]);
+    let sk = of_type(&recs, "skipped");
+    assert_eq!(sk.len(), 1, "{}", r.show());
+    assert!(s(sk[0], "reason").starts_with("limit max-time"), "{}", r.show());
+    assert!(summary(&recs)["rows"].as_u64().unwrap() < 60, "{}", r.show());
+}
