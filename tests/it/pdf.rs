@@ -166,7 +166,7 @@ fn malformed_pdfs_are_skipped_and_their_raw_bytes_scanned() {
     // Unterminated trailers, each holding the next: parsed once, not once per keyword.
     t.write("trailers.pdf", [b"%PDF-1.4\n".as_slice(), &b"trailer<</K(".repeat(200_000), b"\n%%EOF\n"].concat());
     // An object stream whose 5,000 entries all point at one 1 MiB unterminated string.
-    let header: String = (0..5000).map(|i| format!("{} 0 ", i + 10)).collect();
+    let header = (10..5010).map(|i| i.to_string()).collect::<Vec<_>>().join(" 0 ") + " 0 ";
     let body = [header.as_bytes(), b"(", &vec![b'A'; 1 << 20]].concat();
     let objstm = pdf_stream(&format!("/Type /ObjStm /N 5000 /First {}", header.len()), &body, true).unwrap();
     t.write("objstm.pdf", pdf_of(&[b"<< /Type /Catalog /Pages 3 0 R >>".to_vec(), objstm]));
