@@ -313,14 +313,7 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
                     |_| {
                         reader = Reader::new();
                         let _ = ctx.results.send(Msg::Skip(internal_error(&p.path)));
-                        Msg::Done {
-                            path: p.path.clone(),
-                            file_id: p.file_id,
-                            index: p.index,
-                            count: p.count,
-                            hits: Vec::new(),
-                            stats: PieceStats::default(),
-                        }
+                        empty_piece(&p)
                     },
                 );
                 ctx.pending_pieces.fetch_sub(1, Ordering::Release);
@@ -471,6 +464,19 @@ fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut f
     items.file(shown, path, &mut file, kind);
 }
 
+/// A piece that yielded nothing (its read failed or its scan panicked, reported apart):
+/// the writer still needs it so that later pieces of the file are not held back.
+fn empty_piece(p: &PieceJob) -> Msg {
+    Msg::Done {
+        path: p.path.clone(),
+        file_id: p.file_id,
+        index: p.index,
+        count: p.count,
+        hits: Vec::new(),
+        stats: PieceStats::default(),
+    }
+}
+
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
     let mut hits = Vec::new();
     match reader.scan_piece(&p.file, p.piece, Some(&p.probe), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
@@ -491,14 +497,7 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
                 &e,
             );
             let _ = ctx.results.send(Msg::Skip(skip));
-            Msg::Done {
-                path: p.path.clone(),
-                file_id: p.file_id,
-                index: p.index,
-                count: p.count,
-                hits: Vec::new(),
-                stats: PieceStats::default(),
-            }
+            empty_piece(p)
         }
     }
 }
