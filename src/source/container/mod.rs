@@ -198,7 +198,7 @@ pub struct Limits {
     /// over the archives held at once (a zip in a zip in a tar holds two).
     pub max_buffer_bytes: u64,
     /// Memory a decoder may allocate for its window (xz memlimit, zstd window, 7z LZMA
-    /// dictionary or PPMd model, checked from the header before decoding), default
+    /// dictionary or `PPMd` model, checked from the header before decoding), default
     /// 128 MiB; a stream asking for more is skipped.
     pub max_decoder_memory: u64,
 }

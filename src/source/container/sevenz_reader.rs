@@ -18,7 +18,7 @@
 //!   still apply, and the next member starts where it should. When a member breaks the
 //!   stream (damage, or a limit hit while draining) the rest of its block is reported as
 //!   skipped with that reason; the other blocks are still read.
-//! - **Decoder memory**: the crate reads the LZMA/LZMA2 dictionary size and the PPMd model
+//! - **Decoder memory**: the crate reads the LZMA/LZMA2 dictionary size and the `PPMd` model
 //!   size from the header and refuses a block that needs more than
 //!   [`Limits::max_decoder_memory`](super::Limits::max_decoder_memory) before allocating.
 //! - **Encryption** is recognised from the AES coder of a block (`encrypted member`) or by
@@ -181,14 +181,13 @@ impl Walker<'_, '_> {
         // reason for the rest of the block only. Damage is reported for the member unless
         // its own reader already met (and reported) it.
         let tripped = self.budget.tripped.borrow_mut().take();
-        let rest = match tripped {
-            Some(reason) => (SkipKind::Limit, format!("{reason} (in an earlier member of its solid block)")),
-            None => {
-                if !meter.inner.failed {
-                    self.fail_io(&member, &e);
-                }
-                rest_after_damage()
+        let rest = if let Some(reason) = tripped {
+            (SkipKind::Limit, format!("{reason} (in an earlier member of its solid block)"))
+        } else {
+            if !meter.inner.failed {
+                self.fail_io(&member, &e);
             }
+            rest_after_damage()
         };
         state.rest = Some(rest);
         false
