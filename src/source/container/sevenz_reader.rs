@@ -204,9 +204,7 @@ impl Walker<'_, '_> {
             }
             Error::PasswordRequired | Error::MaybeBadPassword(_) => (SkipKind::Error, encrypted.to_owned()),
             // Built without the crate's `aes256` feature, the AES coder is an unknown method.
-            Error::UnsupportedCompressionMethod(m) if m.to_ascii_uppercase().contains("AES") => {
-                (SkipKind::Error, encrypted.to_owned())
-            }
+            Error::UnsupportedCompressionMethod(m) if is_aes(m) => (SkipKind::Error, encrypted.to_owned()),
             Error::UnsupportedCompressionMethod(m) => {
                 (SkipKind::Error, format!("unsupported 7z compression method: {m}"))
             }
@@ -221,6 +219,12 @@ impl Walker<'_, '_> {
             _ => corrupt("malformed header"),
         }
     }
+}
+
+/// Whether an unsupported method named by the crate is its AES coder (`AES256_SHA256`), as
+/// the crate reports it when built without `aes256` (release builds; tests enable it).
+fn is_aes(method: &str) -> bool {
+    method.to_ascii_uppercase().contains("AES")
 }
 
 /// The reason given for the entries of a solid block after a damaged one.
@@ -313,4 +317,23 @@ fn loud<T>(f: impl FnOnce() -> T) -> T {
     }
     let _restore = Restore(QUIET.with(|q| q.replace(false)));
     f()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aes_coder_is_named_as_such_without_the_aes256_feature() {
+        assert!(is_aes(EncoderMethod::AES256_SHA256.name()));
+        assert!(!is_aes(EncoderMethod::LZMA2.name()));
+    }
+
+    #[test]
+    fn shares_are_proportional_and_never_zero() {
+        let s = Share { packed: 1000, unpacked: 100_000 };
+        assert_eq!(s.of(50_000), 500);
+        assert_eq!(s.of(0), 1);
+        assert_eq!(Share { packed: u64::MAX, unpacked: 0 }.of(u64::MAX), u64::MAX);
+    }
 }
