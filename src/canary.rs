@@ -107,6 +107,18 @@ pub fn zip_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
     Ok(w.finish().map_err(io::Error::other)?.into_inner())
 }
 
+/// A 7z archive (LZMA2, one block per file) of `members`, built in memory.
+///
+/// # Errors
+/// Only if the in-memory writer fails.
+pub fn sevenz_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
+    let mut w = sevenz_rust2::ArchiveWriter::new(io::Cursor::new(Vec::new())).map_err(io::Error::other)?;
+    for (name, data) in members {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(*data)).map_err(io::Error::other)?;
+    }
+    Ok(w.finish()?.into_inner())
+}
+
 /// `data` bzip2-compressed.
 ///
 /// # Errors
@@ -373,6 +385,7 @@ pub fn canaries() -> io::Result<Vec<Canary>> {
             gzip(&tar_of(&[("x/export.zip", &zip_of(&[("orders.csv", csv.as_bytes())])?)])?)?,
             "nested.tar.gz!x/export.zip!orders.csv",
         ),
+        c("7z", "backup.7z", sevenz_of(&[("orders.csv", csv.as_bytes())])?, "backup.7z!orders.csv"),
         c("docx", "order.docx", docx(&text)?, "order.docx!word/document.xml"),
         c("base64", "capture.log", format!("{}\n", base64(text.as_bytes())).into_bytes(), "capture.log"),
         c(

@@ -285,3 +285,23 @@ fn card_data_in_an_outlook_msg_body() {
     assert_eq!(s(f[0], "encoding"), "utf-16le");
     assert_eq!(s(f[0], "confidence"), "critical");
 }
+
+/// A 7z backup (issue 4): the order CSV inside is found at its member path with `7z` as
+/// its decoder, critical, and the number never reaches stdout or stderr.
+#[test]
+fn card_data_in_a_7z_backup_is_critical_at_its_member_path() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 308);
+    let seven =
+        canary::sevenz_of(&[("db/orders.csv", order(&number).as_bytes()), ("readme.txt", b"nothing\n")]).unwrap();
+    t.write("backup.7z", &seven);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert!(!r.stdout().contains(&number) && !r.stderr().contains(&number), "full number in output");
+    assert_eq!(r.code, 1, "{}", mask_digits(&r.stdout()));
+    assert!(of_type(&recs, "skipped").is_empty(), "{}", mask_digits(&r.stdout()));
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", mask_digits(&r.stdout()));
+    assert_eq!(s(f[0], "path"), "./backup.7z!db/orders.csv");
+    assert_eq!(strs(f[0], "decoders"), ["7z"]);
+    assert_eq!(s(f[0], "confidence"), "critical");
+}

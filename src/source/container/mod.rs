@@ -1,7 +1,7 @@
 //! Containers: card data inside archives and compressed files, found without extracting
 //! anything to disk.
 //!
-//! [`walk`] opens one container (zip, gzip, bzip2, xz, zstd or tar), visits its members in
+//! [`walk`] opens one container (zip, 7z, gzip, bzip2, xz, zstd, tar or OLE), visits its members in
 //! order and recurses into members that are containers themselves (detected by [`sniff`]
 //! from their first bytes, never from a name alone). Every other member is a *leaf*: it is
 //! handed to the caller's `leaf` callback as a `&mut dyn Read`, labelled with its member
@@ -11,10 +11,10 @@
 //! Design:
 //! - **Streaming** wherever the format allows: gzip, bzip2, xz, zstd and tar are read as
 //!   streams, member after member, so a 10 GiB `.tar.gz` is never held in memory. Zip needs
-//!   its central directory: a zip on disk is read through `Read + Seek` ([`Input::Seekable`]);
-//!   a zip met inside a stream (a zip in a tar.gz) is buffered in memory when it fits in
-//!   [`Limits::max_buffer_bytes`] (shared by the zips held at once, so nesting cannot
-//!   multiply it) and skipped with a limit reason otherwise. A zip whose
+//!   its central directory (7z and OLE their header, likewise): a zip on disk is read through
+//!   `Read + Seek` ([`Input::Seekable`]); a zip met inside a stream (a zip in a tar.gz) is
+//!   buffered in memory when it fits in [`Limits::max_buffer_bytes`] (shared by the archives
+//!   held at once, so nesting cannot multiply it) and skipped with a limit reason otherwise. A zip whose
 //!   central directory is missing or damaged is reported and then read again from its local
 //!   headers, so the members before the damage are still visited.
 //! - **Limits** ([`Limits`]) are enforced by a metering reader placed on top of every member
@@ -25,14 +25,16 @@
 //!   the whole walk, the others only the member concerned.
 //! - **One bad member never stops the walk**: encrypted members (`encrypted member`),
 //!   unsupported compression methods and corrupt or truncated data become skips of kind
-//!   [`SkipKind::Error`], and the walk goes on where the format allows it (zip always; a
-//!   stream format cannot resynchronise after damage, but what was read before is kept).
+//!   [`SkipKind::Error`], and the walk goes on where the format allows it (zip always, 7z
+//!   from the next block; a stream format cannot resynchronise after damage, but what was
+//!   read before is kept).
 //! - **Names are labels only**: member names may hold `../`, absolute paths or bytes that are
 //!   not UTF-8 (shown lossily); nothing is ever written to or looked up on the filesystem.
 //! - No threads, no printing, no channels: the caller drives it from its own worker.
 
 mod meter;
 mod ole_reader;
+mod sevenz_reader;
 mod stream;
 mod tar_reader;
 #[cfg(test)]
@@ -66,7 +68,7 @@ pub enum Format {
     Zstd,
     /// tar (ustar, pax, GNU and v7).
     Tar,
-    /// 7z: recognised, not read (reported as an unsupported format).
+    /// 7z (each file entry is a member; solid blocks are decoded in order).
     SevenZ,
     /// OLE compound file (legacy `.doc`, `.xls`, `.ppt`, `.msi`, embedded objects): each
     /// stream is a member. An Outlook `.msg` is one too, but is taken apart by the mail stage.
@@ -191,11 +193,12 @@ pub struct Limits {
     pub max_members: u64,
     /// Wall-clock time per top-level item (default 5 minutes), checked before every read.
     pub max_time: Duration,
-    /// Memory for zips read into memory because they were found inside a stream (a zip in a
-    /// tar.gz) and need random access (default 64 MiB): the sum over the zips held at once
-    /// (a zip in a zip in a tar holds two).
+    /// Memory for zips (and 7z and OLE files) read into memory because they were found
+    /// inside a stream (a zip in a tar.gz) and need random access (default 64 MiB): the sum
+    /// over the archives held at once (a zip in a zip in a tar holds two).
     pub max_buffer_bytes: u64,
-    /// Memory a decoder may allocate for its window (xz memlimit, zstd window), default
+    /// Memory a decoder may allocate for its window (xz memlimit, zstd window, 7z LZMA
+    /// dictionary or `PPMd` model, checked from the header before decoding), default
     /// 128 MiB; a stream asking for more is skipped.
     pub max_decoder_memory: u64,
 }
@@ -408,10 +411,10 @@ impl Walker<'_, '_> {
         match (format, input) {
             (Format::Zip, Input::Seekable(r)) => self.zip(path, chain, r),
             (Format::Ole, Input::Seekable(r)) => self.ole(path, chain, r),
-            (f @ (Format::Zip | Format::Ole), Input::Stream(r)) => {
+            (f @ (Format::Zip | Format::Ole | Format::SevenZ), Input::Stream(r)) => {
                 self.buffered(f, path, chain, Vec::new(), r);
             }
-            (Format::SevenZ, _) => self.skip(path, SkipKind::Error, "unsupported format: 7z".to_owned()),
+            (Format::SevenZ, Input::Seekable(r)) => self.sevenz(path, chain, r),
             (Format::Tar, Input::Stream(r)) => self.tar(path, chain, r),
             (Format::Tar, Input::Seekable(r)) => self.tar(path, chain, r),
             (f, Input::Stream(r)) => self.stream(f, path, chain, r),
@@ -420,7 +423,7 @@ impl Walker<'_, '_> {
         chain.pop();
     }
 
-    /// Reads a whole zip or OLE file into memory (`head` already read) and walks it. The
+    /// Reads a whole zip, 7z or OLE file into memory (`head` already read) and walks it. The
     /// buffers of archives nested in each other are alive at the same time, so
     /// [`Limits::max_buffer_bytes`] bounds their sum.
     fn buffered<R: Read + ?Sized>(
@@ -448,10 +451,10 @@ impl Walker<'_, '_> {
                 let len = head.len() as u64;
                 self.budget.buffered.set(held + len);
                 let mut cursor = io::Cursor::new(head);
-                if format == Format::Ole {
-                    self.ole(path, chain, &mut cursor);
-                } else {
-                    self.zip(path, chain, &mut cursor);
+                match format {
+                    Format::Ole => self.ole(path, chain, &mut cursor),
+                    Format::SevenZ => self.sevenz(path, chain, &mut cursor),
+                    _ => self.zip(path, chain, &mut cursor),
                 }
                 self.budget.buffered.set(self.budget.buffered.get() - len);
             }
@@ -500,7 +503,7 @@ impl Walker<'_, '_> {
                 let reason = format!("limit max-depth: {format} nested more than {max} containers deep");
                 return self.skip(path, SkipKind::Limit, reason);
             }
-            if matches!(format, Format::Zip | Format::Ole) {
+            if matches!(format, Format::Zip | Format::Ole | Format::SevenZ) {
                 chain.push(format.decoder());
                 self.buffered(format, path, chain, head, meter);
                 chain.pop();

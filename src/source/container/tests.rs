@@ -5,6 +5,8 @@ use std::io::{Cursor, Read, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use sevenz_rust2::encoder_options::{AesEncoderOptions, Lzma2Options};
+use sevenz_rust2::{ArchiveEntry, ArchiveWriter, EncoderConfiguration, EncoderMethod, Password, SourceReader};
 use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
 
@@ -101,6 +103,50 @@ fn zip_of(members: &[(&str, &[u8], CompressionMethod)]) -> Vec<u8> {
     for (name, data, method) in members {
         w.start_file(*name, SimpleFileOptions::default().compression_method(*method)).unwrap();
         w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// How a 7z fixture is written.
+#[derive(Clone, Copy, PartialEq)]
+enum Seven {
+    /// One block per file, LZMA2.
+    Plain,
+    /// All files in one LZMA2 block.
+    Solid,
+    /// One block per file, stored.
+    Copy,
+    /// All files in one stored block.
+    SolidCopy,
+}
+
+fn lzma2() -> EncoderConfiguration {
+    Lzma2Options::from_level(1).into()
+}
+
+/// A 7z of `members`, written at test time; a name ending in `/` is a directory.
+fn sevenz_of(members: &[(&str, &[u8])], how: Seven) -> Vec<u8> {
+    let mut w = ArchiveWriter::new(Cursor::new(Vec::new())).unwrap();
+    let copy = matches!(how, Seven::Copy | Seven::SolidCopy);
+    w.set_content_methods(vec![if copy { EncoderMethod::COPY.into() } else { lzma2() }]);
+    let entry = |n: &str| match n.strip_suffix('/') {
+        Some(d) => ArchiveEntry::new_directory(d),
+        None => ArchiveEntry::new_file(n),
+    };
+    if matches!(how, Seven::Solid | Seven::SolidCopy) {
+        let files: Vec<_> = members.iter().filter(|(n, _)| !n.ends_with('/')).collect();
+        w.push_archive_entries(
+            files.iter().map(|(n, _)| entry(n)).collect(),
+            files.iter().map(|(_, d)| SourceReader::new(*d)).collect(),
+        )
+        .unwrap();
+        for (n, _) in members.iter().filter(|(n, _)| n.ends_with('/')) {
+            w.push_archive_entry::<&[u8]>(entry(n), None).unwrap();
+        }
+    } else {
+        for (n, d) in members {
+            w.push_archive_entry(entry(n), (!n.ends_with('/')).then_some(*d)).unwrap();
+        }
     }
     w.finish().unwrap().into_inner()
 }
@@ -397,13 +443,6 @@ fn garbage_after_magic_is_corrupt() {
 }
 
 #[test]
-fn seven_z_is_reported_unsupported() {
-    let head = [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, 0, 4];
-    let out = run("a.7z", &head, &Limits::default());
-    assert_eq!(out.skip_reasons(), ["a.7z: unsupported format: 7z"]);
-}
-
-#[test]
 fn sniff_by_magic_not_by_name() {
     assert_eq!(sniff(b"hello, world", "x.zip"), None);
     assert_eq!(sniff(b"hello, world", "x.tar.gz"), None);
@@ -452,6 +491,8 @@ fn every_truncation_and_bit_flip_is_survived() {
         ("f.tar.bz2", bz2(&tar)),
         ("f.tar.xz", xz(&tar, 1)),
         ("f.tar.zst", zst(&tar)),
+        ("f.7z", sevenz_of(&[("x.zip", &inner), ("c.csv", CARD)], Seven::Plain)),
+        ("s.7z", sevenz_of(&[("x.zip", &inner), ("c.csv", CARD)], Seven::Solid)),
     ];
     for (name, data) in &fixtures {
         let Some(format) = sniff(data, name) else { panic!("{name} not sniffed") };
@@ -480,4 +521,183 @@ fn buffered_zips_share_max_buffer_bytes() {
     assert!(out.skips[0].reason.starts_with("limit max-buffer-bytes: "), "{:?}", out.skip_reasons());
     let l = Limits { max_buffer_bytes: (outer.len() + inner.len()) as u64, ..Limits::default() };
     assert_card(&run("t.tar", &t, &l), "t.tar!outer.zip!inner.zip!orders.csv", &["tar", "zip", "zip"]);
+}
+
+#[test]
+fn sevenz_plain_and_solid_stream_and_seekable() {
+    let members: &[(&str, &[u8])] =
+        &[("db/", b""), ("a.csv", CARD), ("db/orders.csv", CARD), ("empty.txt", b""), ("c.txt", b"hello")];
+    // Directories are members but not leaves; an empty file is an empty leaf.
+    for how in [Seven::Plain, Seven::Solid, Seven::Copy, Seven::SolidCopy] {
+        let a = sevenz_of(members, how);
+        assert_eq!(sniff(&a, "noext"), Some(Format::SevenZ));
+        let streamed = run("p.7z", &a, &Limits::default());
+        let mut cursor = Cursor::new(a.clone());
+        let seek = run_input(Format::SevenZ, "p.7z", Input::Seekable(&mut cursor), &Limits::default(), false);
+        for out in [streamed, seek] {
+            assert!(out.skips.is_empty(), "{:?}", out.skip_reasons());
+            assert_card(&out, "p.7z!a.csv", &["7z"]);
+            assert_card(&out, "p.7z!db/orders.csv", &["7z"]);
+            assert_eq!(out.leaf("p.7z!c.txt").2, b"hello");
+            assert_eq!(out.paths().len(), 4, "{:?}", out.paths());
+            assert_eq!(out.stats.members, 5);
+        }
+    }
+}
+
+#[test]
+fn sevenz_nested_in_tar_gz_and_zip_inside_7z() {
+    let inner = sevenz_of(&[("orders.csv", CARD)], Seven::Plain);
+    let t = gz(&tar_of(&[("db/backup.7z", &inner)]), None);
+    assert_card(
+        &run("site.tar.gz", &t, &Limits::default()),
+        "site.tar.gz!db/backup.7z!orders.csv",
+        &["gzip", "tar", "7z"],
+    );
+    let z = zip_of(&[("orders.csv", CARD, CompressionMethod::Deflated)]);
+    let outer = sevenz_of(&[("x/inner.zip", &z), ("note.txt", b"hi")], Seven::Solid);
+    let out = run("o.7z", &outer, &Limits::default());
+    assert_card(&out, "o.7z!x/inner.zip!orders.csv", &["7z", "zip"]);
+    assert_eq!(out.leaf("o.7z!note.txt").2, b"hi");
+    // A 7z in a stream is held in memory within max-buffer-bytes.
+    let l = Limits { max_buffer_bytes: inner.len() as u64 - 1, ..Limits::default() };
+    let out = run("site.tar.gz", &t, &l);
+    assert!(out.leaves.is_empty());
+    assert_eq!(out.skips.len(), 1, "{:?}", out.skip_reasons());
+    assert!(out.skips[0].reason.starts_with("limit max-buffer-bytes: "), "{:?}", out.skip_reasons());
+}
+
+#[test]
+fn sevenz_ratio_bomb_of_zeros() {
+    let zeros = vec![0u8; 64 << 20];
+    for how in [Seven::Plain, Seven::Solid] {
+        let bomb = sevenz_of(&[("zeros.bin", &zeros), ("after.csv", CARD)], how);
+        assert!(zeros.len() / bomb.len() > 1000, "the fixture expands {}x", zeros.len() / bomb.len());
+        let out = run("z.7z", &bomb, &Limits::default());
+        let mut want = vec!["z.7z!zeros.bin: limit max-ratio: expands more than 1000x".to_owned()];
+        if how == Seven::Solid {
+            // The solid block cannot be read on without decoding the bomb.
+            want.push(
+                "z.7z!after.csv: limit max-ratio: expands more than 1000x (in an earlier member of its solid block)"
+                    .to_owned(),
+            );
+        } else {
+            assert_card(&out, "z.7z!after.csv", &["7z"]);
+        }
+        assert_eq!(out.skip_reasons(), want);
+        assert!(out.skips.iter().all(|s| s.kind == SkipKind::Limit));
+        // The ratio is that of everything read so far: it trips near 1000x the packed size
+        // (the read that trips is counted, not handed on), well before the end.
+        assert!(out.leaf("z.7z!zeros.bin").2.len() < 16 << 20);
+        assert!(out.stats.expanded_bytes < 32 << 20, "{}", out.stats.expanded_bytes);
+    }
+}
+
+#[test]
+fn sevenz_member_bytes_limit_does_not_break_the_solid_block() {
+    let big = vec![b'x'; 300_000];
+    let a = sevenz_of(&[("big.txt", &big), ("after.csv", CARD)], Seven::Solid);
+    let l = Limits { max_member_bytes: 100_000, ..Limits::default() };
+    let out = run("m.7z", &a, &l);
+    assert_eq!(out.skip_reasons(), ["m.7z!big.txt: limit max-member-bytes: member larger than 100000 bytes"]);
+    assert_card(&out, "m.7z!after.csv", &["7z"]);
+}
+
+fn filler(n: usize) -> Vec<u8> {
+    let mut x = 7u32;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            b'a' + (x >> 16) as u8 % 26
+        })
+        .collect()
+}
+
+#[test]
+fn sevenz_damage_keeps_the_other_members() {
+    let fill = filler(5000);
+    let members: &[(&str, &[u8])] = &[("a.csv", CARD), ("b.bin", &fill), ("c.csv", CARD)];
+    // One block per file: the damaged member is reported, the others are read.
+    let mut a = sevenz_of(members, Seven::Copy);
+    let at = a.windows(fill.len()).position(|w| w == fill).unwrap() + 100;
+    a[at] ^= 0x20;
+    let out = run("d.7z", &a, &Limits::default());
+    assert_card(&out, "d.7z!a.csv", &["7z"]);
+    assert_card(&out, "d.7z!c.csv", &["7z"]);
+    assert_eq!(out.skips.len(), 1, "{:?}", out.skip_reasons());
+    assert_eq!(out.skips[0].path, "d.7z!b.bin");
+    assert!(out.skips[0].reason.starts_with("corrupt archive: "), "{:?}", out.skip_reasons());
+    // One solid block: what came before the damage is kept, the rest is reported.
+    let mut a = sevenz_of(members, Seven::SolidCopy);
+    let at = a.windows(fill.len()).position(|w| w == fill).unwrap() + 100;
+    a[at] ^= 0x20;
+    let out = run("s.7z", &a, &Limits::default());
+    assert_card(&out, "s.7z!a.csv", &["7z"]);
+    assert_eq!(
+        out.skip_reasons(),
+        [
+            "s.7z!b.bin: corrupt archive: checksum mismatch",
+            "s.7z!c.csv: corrupt archive: an earlier member of its solid block is damaged"
+        ]
+    );
+    // Truncated: the header is at the end, so nothing is left to read; reported once.
+    let a = sevenz_of(members, Seven::Plain);
+    for cut in [a.len() / 2, a.len() - 1, 40, 20] {
+        let out = run("t.7z", &a[..cut], &Limits::default());
+        assert!(out.leaves.is_empty());
+        assert_eq!(out.skips.len(), 1, "{:?}", out.skip_reasons());
+        assert_eq!(out.skips[0].path, "t.7z");
+        assert!(out.skips[0].reason.starts_with("corrupt archive: "), "{:?}", out.skip_reasons());
+    }
+}
+
+#[test]
+fn sevenz_encrypted_member_and_encrypted_archive() {
+    let aes = || -> EncoderConfiguration { AesEncoderOptions::new(Password::from("pw")).into() };
+    let mut w = ArchiveWriter::new(Cursor::new(Vec::new())).unwrap();
+    w.set_encrypt_header(false);
+    w.set_content_methods(vec![lzma2()]);
+    w.push_archive_entry(ArchiveEntry::new_file("a.csv"), Some(CARD)).unwrap();
+    w.set_content_methods(vec![aes(), lzma2()]);
+    w.push_archive_entry(ArchiveEntry::new_file("secret.csv"), Some(CARD)).unwrap();
+    w.set_content_methods(vec![lzma2()]);
+    w.push_archive_entry(ArchiveEntry::new_file("b.csv"), Some(CARD)).unwrap();
+    let a = w.finish().unwrap().into_inner();
+    let out = run("e.7z", &a, &Limits::default());
+    assert_eq!(out.skip_reasons(), ["e.7z!secret.csv: encrypted member"]);
+    assert_eq!(out.skips[0].kind, SkipKind::Error);
+    assert_card(&out, "e.7z!a.csv", &["7z"]);
+    assert_card(&out, "e.7z!b.csv", &["7z"]);
+
+    let mut w = ArchiveWriter::new(Cursor::new(Vec::new())).unwrap();
+    w.set_encrypt_header(true);
+    w.set_content_methods(vec![aes(), lzma2()]);
+    w.push_archive_entry(ArchiveEntry::new_file("secret.csv"), Some(CARD)).unwrap();
+    let a = w.finish().unwrap().into_inner();
+    let out = run("h.7z", &a, &Limits::default());
+    assert_eq!(out.skip_reasons(), ["h.7z: encrypted archive"]);
+    assert!(out.leaves.is_empty());
+}
+
+#[test]
+fn sevenz_members_and_decoder_memory_limits() {
+    let members: &[(&str, &[u8])] = &[("a.csv", CARD), ("b.csv", CARD), ("c.csv", CARD), ("d.csv", CARD)];
+    for how in [Seven::Plain, Seven::Solid] {
+        let a = sevenz_of(members, how);
+        let l = Limits { max_members: 2, ..Limits::default() };
+        let out = run("n.7z", &a, &l);
+        assert_eq!(out.skip_reasons(), ["n.7z: limit max-members: more than 2 members"]);
+        assert_eq!(out.paths(), ["n.7z!a.csv", "n.7z!b.csv"]);
+        // LZMA2 level 1 has a 1 MiB dictionary (ours are at most 256 KiB).
+        let l = Limits { max_decoder_memory: 256 << 10, ..Limits::default() };
+        let out = run("m.7z", &a, &l);
+        assert!(out.leaves.is_empty());
+        assert!(!out.skips.is_empty());
+        assert!(
+            out.skips.iter().all(|s| s.kind == SkipKind::Limit
+                && s.reason == "limit max-decoder-memory: needs more than 262144 bytes to decode"),
+            "{:?}",
+            out.skip_reasons()
+        );
+    }
 }
