@@ -259,8 +259,9 @@ impl Embedded {
     /// whether `src` may hold an embedded encoding at all: an escape that can stand for a
     /// digit or separator (`%3x`, `%20` next to a digit, `\u`, `&#`, `=3x=`, a soft line
     /// break), XML end tags, or a run of base64 alphabet of at least `min_base64` (and at
-    /// least 20) characters with both letter cases, wherever it stands in a line. Most text has none, and then
-    /// [`Embedded::for_each_region`] would find nothing: callers skip it.
+    /// least 20) characters with both letter cases, wherever it stands in a line. Most
+    /// text has none, and then [`Embedded::for_each_region`] would find nothing: callers
+    /// skip it.
     pub fn may_contain(&self, src: &[u8]) -> bool {
         use memchr::memmem;
         if memmem::find(src, b"\\u").is_some()
@@ -284,8 +285,8 @@ impl Embedded {
         // Base64, wherever it stands: whole lines, `key: <blob>`, or between spaces and
         // quotes in the middle of a line. A run of at least 20 alphabet characters holds a
         // whole 8-byte group starting at a multiple of 13; only those groups are tested
-        // (eight bytes at a time, without branches), and the run around one that is all
-        // alphabet is measured byte by byte once.
+        // (eight bytes at once), and the run around one that is all alphabet is measured
+        // once, eight bytes at a time.
         has_long_base64_run(src, self.limits.min_base64.max(MIN_B64_LINE))
     }
 
