@@ -255,12 +255,13 @@ impl Embedded {
         self.limits
     }
 
-    /// A cheap test (a few memchr passes and one table-driven pass, no decoding) of
+    /// A cheap test (a few memchr passes and one sampled pass, no decoding) of
     /// whether `src` may hold an embedded encoding at all: an escape that can stand for a
     /// digit or separator (`%3x`, `%20` next to a digit, `\u`, `&#`, `=3x=`, a soft line
-    /// break), XML end tags, or a run of base64 alphabet of at least `min_base64`
-    /// characters with both letter cases. Most text has none, and then
-    /// [`Embedded::for_each_region`] would find nothing: callers skip it.
+    /// break), XML end tags, or a run of base64 alphabet of at least `min_base64` (and at
+    /// least 20) characters with both letter cases, wherever it stands in a line. Most
+    /// text has none, and then [`Embedded::for_each_region`] would find nothing: callers
+    /// skip it.
     pub fn may_contain(&self, src: &[u8]) -> bool {
         use memchr::memmem;
         if memmem::find(src, b"\\u").is_some()
@@ -281,33 +282,12 @@ impl Embedded {
         {
             return true;
         }
-        // Base64: a capture file or an encoded attachment is whole lines of base64, or a
-        // blob at the start or end of a line (`key: <blob>`, `"<blob>",`). Per line, only
-        // the first and last space-separated tokens are examined byte by byte; ordinary
-        // text costs three SIMD searches per line. (A blob between spaces in the middle of
-        // a line is not looked at: a known gap, see docs/formats.md.)
-        let min = self.limits.min_base64.max(MIN_B64_LINE);
-        let mut from = 0;
-        for nl in memchr::memchr_iter(b'\n', src).chain(std::iter::once(src.len())) {
-            let line = &src[from..nl];
-            from = nl + 1;
-            if line.len() < min {
-                continue;
-            }
-            let Some(first) = memchr::memchr(b' ', line) else {
-                if has_base64_run(line, min) {
-                    return true;
-                }
-                continue;
-            };
-            let last = memchr::memrchr(b' ', line).unwrap_or(first);
-            if (first >= min && has_base64_run(&line[..first], min))
-                || (line.len() - last > min && has_base64_run(&line[last + 1..], min))
-            {
-                return true;
-            }
-        }
-        false
+        // Base64, wherever it stands: whole lines, `key: <blob>`, or between spaces and
+        // quotes in the middle of a line. A run of at least 20 alphabet characters holds a
+        // whole 8-byte group starting at a multiple of 13; only those groups are tested
+        // (eight bytes at once), and the run around one that is all alphabet is measured
+        // once, eight bytes at a time.
+        has_long_base64_run(src, self.limits.min_base64.max(MIN_B64_LINE))
     }
 
     /// Calls `f` for every decoded region of `src` worth scanning (offsets in its map are
@@ -487,7 +467,9 @@ const B64: [u8; 256] = {
     t
 };
 
-/// Whether `s` holds a run of at least `min` base64 characters with both letter cases.
+/// Whether `s` holds a run of at least `min` base64 characters with both letter cases,
+/// byte by byte: the reference for [`has_long_base64_run`] in tests.
+#[cfg(test)]
 fn has_base64_run(s: &[u8], min: usize) -> bool {
     let (mut run, mut upper, mut lower) = (0usize, false, false);
     for &b in s {
@@ -501,6 +483,90 @@ fn has_base64_run(s: &[u8], min: usize) -> bool {
         if run >= min && upper && lower {
             return true;
         }
+    }
+    false
+}
+
+/// Stride of the 8-byte groups [`has_long_base64_run`] tests: a run of at least
+/// `8 + SAMPLE_STRIDE - 1` (20) characters holds a whole group starting at a multiple of it.
+const SAMPLE_STRIDE: usize = 13;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` set where that byte is not in the base64 alphabets
+/// (`A-Za-z0-9+/-_`), clear elsewhere: the [`B64`] test on eight bytes at once.
+fn non_base64(x: u64) -> u64 {
+    // Per 7-bit byte `y`, `y + (0x80 - lo)` has its high bit set iff `y >= lo`, and
+    // `y + (0x7F - hi)` iff `y > hi`; no carry crosses a byte.
+    let y = x & !HIGH;
+    let folded = y | (0x20 * ONES);
+    let letters = folded.wrapping_add((0x80 - 0x61) * ONES) & !folded.wrapping_add((0x7F - 0x7A) * ONES);
+    // `+` to `9` (0x2B..=0x39), less `,` and `.`.
+    let signs = y.wrapping_add((0x80 - 0x2B) * ONES) & !y.wrapping_add((0x7F - 0x39) * ONES);
+    let not_comma_dot = ((y | (0x02 * ONES)) ^ (0x2E * ONES)).wrapping_add(0x7F * ONES);
+    let not_underscore = (y ^ (0x5F * ONES)).wrapping_add(0x7F * ONES);
+    let alphabet = (letters | (signs & not_comma_dot) | !not_underscore) & !x;
+    !alphabet & HIGH
+}
+
+/// Eight bytes of `s` at `i` (little-endian: byte `i` is the lowest).
+fn word_at(s: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Start of the run of base64 alphabet that ends at `i` (exclusive), eight bytes at a time.
+fn run_start(s: &[u8], mut i: usize) -> usize {
+    while i >= 8 {
+        let k = (non_base64(word_at(s, i - 8)).leading_zeros() / 8) as usize;
+        i -= k;
+        if k < 8 {
+            return i;
+        }
+    }
+    i - s[..i].iter().rev().take_while(|&&b| B64[usize::from(b)] != NOT_B64).count()
+}
+
+/// End of the run of base64 alphabet that starts at `i`, eight bytes at a time.
+fn run_end(s: &[u8], mut i: usize) -> usize {
+    while i + 8 <= s.len() {
+        let k = (non_base64(word_at(s, i)).trailing_zeros() / 8) as usize;
+        i += k;
+        if k < 8 {
+            return i;
+        }
+    }
+    i + s[i..].iter().take_while(|&&b| B64[usize::from(b)] != NOT_B64).count()
+}
+
+/// Whether `s[start..end]` (base64 alphabet) holds both letter cases; no early exit, so
+/// that the loop vectorises.
+fn both_cases(s: &[u8]) -> bool {
+    let (upper, lower) =
+        s.iter().fold((false, false), |(u, l), b| (u | b.is_ascii_uppercase(), l | b.is_ascii_lowercase()));
+    upper && lower
+}
+
+/// Whether `s` holds a run of at least `min` (≥ 20) base64 characters with both letter
+/// cases, anywhere (the same answer as a byte-by-byte test), testing only the 8-byte groups
+/// at multiples of [`SAMPLE_STRIDE`] (a run of 20 holds a whole one). A group that is all
+/// alphabet has its run measured (eight bytes at a time); the search goes on after the
+/// run, so each byte is read at most a few times: linear.
+fn has_long_base64_run(s: &[u8], min: usize) -> bool {
+    debug_assert!(min >= 8 + SAMPLE_STRIDE - 1);
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        if non_base64(word_at(s, i)) != 0 {
+            i += SAMPLE_STRIDE;
+            continue;
+        }
+        let (start, end) = (run_start(s, i), run_end(s, i + 8));
+        if end - start >= min && both_cases(&s[start..end]) {
+            return true;
+        }
+        i = (end + 1).next_multiple_of(SAMPLE_STRIDE);
     }
     false
 }

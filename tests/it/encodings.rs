@@ -210,3 +210,37 @@ fn embedded_encodings_are_decoded() {
     let j = one("./api/body.json");
     assert_eq!(strs(j, "decoders"), ["json-escape"]);
 }
+
+/// A base64 blob in the middle of a JSON log line (between quotes, with fields after it):
+/// the pre-test of each chunk must let it through to the decoder.
+#[test]
+fn base64_in_the_middle_of_a_json_log_line_is_found() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 84);
+    let blob = pansweep::canary::base64(format!("card_number={number}&exp=12/29&cvv=123&name=TARO+YAMADA").as_bytes())
+        .replace("\r\n", "");
+    let mut log = String::new();
+    for i in 0..200 {
+        let _ = writeln!(
+            log,
+            r#"{{"ts": "2024-10-22T11:11:{:02}Z", "level": "info", "msg": "GET /api/v2/session/refresh", "ms": {i}}}"#,
+            i % 60
+        );
+    }
+    let at = log.len() + r#"{"ts": "2024-10-22T11:12:00Z", "level": "warn", "payload": ""#.len();
+    let _ = writeln!(
+        log,
+        r#"{{"ts": "2024-10-22T11:12:00Z", "level": "warn", "payload": "{blob}", "status": "ok", "ms": 3}}"#
+    );
+    t.write("logs/app.json.log", &log);
+    let (r, recs) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert!(!r.stdout().contains(number.as_str()) && !r.stderr().contains(number.as_str()), "full number in output");
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", mask_digits(&r.stdout()));
+    assert_eq!(s(f[0], "path"), "./logs/app.json.log");
+    assert_eq!(strs(f[0], "decoders"), ["base64"]);
+    assert_eq!(s(f[0], "confidence"), "critical", "{}", f[0]["signals"]);
+    let off = usize::try_from(f[0]["byte_offset"].as_u64().unwrap()).unwrap();
+    assert!(off >= at && off < at + blob.len(), "offset {off} outside the blob at {at}");
+}

@@ -345,6 +345,124 @@ fn may_contain_gates_every_decoder() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Base64 blobs in the middle of a line
+
+/// Runs `may_contain` as the file reader does, then the decoders: the hits of a chunk.
+fn gated_hits(src: &[u8]) -> Vec<Hit> {
+    if Embedded::new(EmbeddedLimits::default()).may_contain(src) { hits(src) } else { Vec::new() }
+}
+
+/// Exactly one test-PAN hit with expiry through the gate, by base64, whose original
+/// offset is inside the blob `enc` of `src`.
+fn one_in_blob(src: &str, enc: &str) -> Hit {
+    let h = gated_hits(src.as_bytes());
+    assert_eq!(h.len(), 1, "{src}: {h:?}");
+    let h = h.into_iter().next().unwrap();
+    let at = src.find(enc).unwrap();
+    assert_eq!((h.class, h.chain.as_str(), h.expiry), (Class::TestPan, "base64", true), "{src}");
+    assert!(h.at.start >= at && h.at.end <= at + enc.len(), "{:?} outside the blob at {at}", h.at);
+    h
+}
+
+#[test]
+fn base64_in_the_middle_of_a_line() {
+    let enc = b64(RECORD.as_bytes(), STD, true);
+    // The PAN's first digit is in the 4-character group of decoded byte 12.
+    let group = RECORD.find("4111").unwrap() / 3 * 4;
+    for src in [
+        format!("{{\"a\": \"{enc}\", \"b\": 1}}\n"),
+        format!("2024-10-22 INFO payload={enc} status=ok\n"),
+        format!("<order id=\"7\" state=\"paid\"><data>{enc}</data><n>1</n></order>\n"),
+        format!("card data: {enc} (captured) from 10.0.0.1 port 443\n"),
+    ] {
+        let h = one_in_blob(&src, &enc);
+        assert_eq!(h.at.start, src.find(&enc).unwrap() + group, "{src}");
+    }
+    // URL-safe alphabet between spaces, unpadded.
+    let mut data = vec![0xFB, 0xEF, 0xFF];
+    data.extend_from_slice(RECORD.as_bytes());
+    data.extend_from_slice(&[0xFB, 0xEF, 0xFF]);
+    let enc = b64(&data, URLSAFE, false);
+    assert!(enc.contains('-') || enc.contains('_'), "{enc}");
+    one_in_blob(&format!("ts=1729591890 level=warn token {enc} user=7 ok\n"), &enc);
+    // Deep inside a long line of a 1 MiB-like chunk, among many other tokens.
+    let words = "GET /api/v2/session/refresh HTTP/1.1 200 4123 Mozilla/5.0 ".repeat(40);
+    let enc = b64(b"pan=4111111111111111;exp=12/29", STD, false);
+    let src = format!("{words}{{\"x\":\"{enc}\"}} {words}\n{words}\n");
+    one_in_blob(&src, &enc);
+}
+
+#[test]
+fn mid_line_look_alikes_are_not_base64_findings() {
+    let e = Embedded::new(EmbeddedLimits::default());
+    let jwt_like = format!(
+        "{}.{}.{}",
+        b64(b"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", URLSAFE, false),
+        b64(b"{\"sub\":\"user-name\",\"role\":\"admin\"}", URLSAFE, false),
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    );
+    for token in [
+        "internationalizationconsiderations",
+        "deadbeefdeadbeefdeadbeefdeadbeef0123456789abcdef",
+        "DEADBEEFDEADBEEF0123456789ABCDEF",
+        "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+        "https://example.com/api/v2/session/refresh?id=31&page=3",
+        "550e8400-e29b-41d4-a716-446655440000",
+        jwt_like.as_str(),
+        "AbstractSingletonProxyFactoryBeanImpl012",
+    ] {
+        let src = format!("2024-10-22 11:11:30 INFO request {token} done in 12 ms\n");
+        assert!(gated_hits(src.as_bytes()).is_empty(), "{src}");
+        // Only tokens with a 20-character run of both cases may pass the gate at all.
+        let expected = has_base64_run(token.as_bytes(), 20);
+        assert_eq!(e.may_contain(src.as_bytes()), expected, "{src}");
+    }
+    // A 40-character mixed-case identifier passes the gate but yields nothing.
+    let ident = "getUserAccountPreferencesByIdentifierNow";
+    assert_eq!(ident.len(), 40);
+    let src = format!("{{\"handler\": \"{ident}\", \"ms\": 12}}\n");
+    assert!(e.may_contain(src.as_bytes()));
+    assert!(gated_hits(src.as_bytes()).is_empty());
+}
+
+#[test]
+fn sampled_run_test_matches_the_plain_one_at_every_position() {
+    // A 20-run with both cases at every offset and length around the sampling stride, in
+    // plain text and at both ends of the buffer.
+    let run = "Ab01+/-_cdEFghIJklMNopQR";
+    for len in 18..=run.len() {
+        for pad in 0..30 {
+            for tail in [0, 1, 7, 13] {
+                let src = format!("{}{}{}", &" :.".repeat(pad)[..pad], &run[..len], " ".repeat(tail));
+                assert_eq!(has_long_base64_run(src.as_bytes(), 20), len >= 20, "{src:?}");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The sampled test gives the same answer as the byte-by-byte one on random text.
+    #[test]
+    fn sampled_run_test_equals_the_plain_one(
+        src in proptest::collection::vec(
+            prop_oneof![
+                20 => proptest::sample::select(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_vec()),
+                20 => proptest::sample::select(b"abcdefghijklmnopqrstuvwxyz".to_vec()),
+                8 => proptest::sample::select(b"0123456789+/-_".to_vec()),
+                3 => any::<u8>(),
+                2 => proptest::sample::select(b" .,:=\"\n".to_vec()),
+            ],
+            0..400,
+        ),
+        min in 20usize..40,
+    ) {
+        prop_assert_eq!(has_long_base64_run(&src, min), has_base64_run(&src, min));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Lines the plain scan skips
 
 /// Findings of the plain scan as `(offset, class)`: on the whole buffer, or only on the
