@@ -1075,9 +1075,10 @@ pub fn base64_lines(src: &[u8], out: &mut Vec<Range<usize>>) {
     }
 }
 
-/// Standard base64 alphabet classes for [`skippable_line`]: 1 upper, 2 lower, 3 digit or
-/// `+`/`/`, 0 not in the alphabet.
-const STD_B64: [u8; 256] = {
+/// Per byte, for [`skippable_line`]: the base64 class in the low two bits (1 upper,
+/// 2 lower, 3 digit or `+`/`/`, 0 not in the standard alphabet) and, above them, the
+/// flags [`F_DIGIT`], [`F_MASK`] (`x`, `X`) and [`F_TAG`] (`D`, `d`).
+const LINE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 26 {
@@ -1087,14 +1088,39 @@ const STD_B64: [u8; 256] = {
     }
     let mut d = b'0';
     while d <= b'9' {
-        t[d as usize] = 3;
+        t[d as usize] = 3 | (F_DIGIT << 2);
         d += 1;
     }
     t[b'+' as usize] = 3;
     t[b'/' as usize] = 3;
+    t[b'x' as usize] |= F_MASK << 2;
+    t[b'X' as usize] |= F_MASK << 2;
+    t[b'D' as usize] |= F_TAG << 2;
+    t[b'd' as usize] |= F_TAG << 2;
+    t
+};
+const F_DIGIT: u8 = 1;
+const F_MASK: u8 = 2;
+const F_TAG: u8 = 4;
+
+/// For the flags of three consecutive bytes (`first << 6 | second << 3 | third`): whether
+/// they are a digit next to a mask pair (`1xx`, `xx1`: a masked PAN) or a `D` between two
+/// digits (EMV tag-57 track data), which the engine reads whatever surrounds them.
+const BAD_TRIPLE: [bool; 512] = {
+    let mut t = [false; 512];
+    let mut i = 0;
+    while i < 512 {
+        let (a, b, c) = ((i >> 6) as u8, ((i >> 3) & 7) as u8, (i & 7) as u8);
+        let digit_masks = a & F_DIGIT != 0 && b & F_MASK != 0 && c & F_MASK != 0;
+        let masks_digit = a & F_MASK != 0 && b & F_MASK != 0 && c & F_DIGIT != 0;
+        let tag57 = a & F_DIGIT != 0 && b & F_TAG != 0 && c & F_DIGIT != 0;
+        t[i] = digit_masks || masks_digit || tag57;
+        i += 1;
+    }
     t
 };
 
+/// One pass, two table look-ups per byte (base64 files are made of such lines).
 fn skippable_line(line: &[u8]) -> bool {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = line.strip_suffix(b"=").unwrap_or(line);
@@ -1102,27 +1128,17 @@ fn skippable_line(line: &[u8]) -> bool {
     if !(SKIP_LINE_MIN..=SKIP_LINE_MAX).contains(&line.len()) {
         return false;
     }
-    let mut seen = 0u8;
+    let (mut seen, mut window, mut bad) = (0u8, 0usize, false);
     for &b in line {
-        let c = STD_B64[usize::from(b)];
-        if c == 0 {
+        let c = LINE_CLASS[usize::from(b)];
+        if c & 3 == 0 {
             return false;
         }
-        seen |= 1 << c;
+        seen |= 1 << (c & 3);
+        window = ((window << 3) | usize::from(c >> 2)) & 0x1FF;
+        bad |= BAD_TRIPLE[window];
     }
-    if seen & 0b110 != 0b110 {
-        return false;
-    }
-    // A mask (`411111xxxxxx1111`) or an EMV tag-57 field separator (`<PAN>D2512…`), which
-    // the engine reads whatever surrounds them.
-    let mask = |b: u8| b == b'x' || b == b'X';
-    let masked = memchr::memchr2(b'x', b'X', line).is_some()
-        && line.windows(3).any(|w| {
-            (w[0].is_ascii_digit() && mask(w[1]) && mask(w[2])) || (mask(w[0]) && mask(w[1]) && w[2].is_ascii_digit())
-        });
-    let tag57 = memchr::memchr2(b'D', b'd', line).is_some()
-        && line.windows(3).any(|w| w[0].is_ascii_digit() && matches!(w[1], b'D' | b'd') && w[2].is_ascii_digit());
-    !masked && !tag57
+    seen & 0b110 == 0b110 && !bad
 }
 
 #[cfg(test)]
