@@ -1131,10 +1131,11 @@ fn skippable_line(line: &[u8]) -> bool {
     let (mut seen, mut window, mut bad) = (0u8, 0usize, false);
     for &b in line {
         let c = LINE_CLASS[usize::from(b)];
-        if c & 3 == 0 {
+        let class = c & 3;
+        if class == 0 {
             return false;
         }
-        seen |= 1 << (c & 3);
+        seen |= 1 << class;
         window = ((window << 3) | usize::from(c >> 2)) & 0x1FF;
         bad |= BAD_TRIPLE[window];
     }
