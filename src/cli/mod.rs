@@ -55,12 +55,7 @@ pub(crate) fn main() -> ExitCode {
 /// stderr. The pipeline reports the item as skipped and the run goes on.
 fn quiet_panics() {
     std::panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let msg = pansweep::source::quiet::panic_message(info.payload());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "pansweep: internal error{at}: {}", pansweep::report::redact_digits(&msg));

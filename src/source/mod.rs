@@ -13,6 +13,7 @@ pub mod file;
 pub mod item;
 pub mod mail;
 pub mod pdf;
+pub mod quiet;
 pub mod sqlite;
 pub mod walk;
 

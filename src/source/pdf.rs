@@ -30,15 +30,13 @@ mod text;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use memchr::memmem;
 
-use super::SkipKind;
 use super::container::Limits;
+use super::{SkipKind, quiet};
 use lex::{Dict, Lexer, Obj, get};
 
 /// How far into an item the `%PDF-` header is looked for (ISO 32000-2 §7.5.2 lets junk
@@ -177,34 +175,11 @@ fn label_of(name: &str) -> String {
     name.chars().map(|c| if c == '!' || c.is_control() { '_' } else { c }).collect()
 }
 
-thread_local! {
-    /// Set while this module runs code that may panic on hostile input.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
-}
-static HOOK: Once = Once::new();
-
-/// Runs `f`, turning a panic into [`PdfError::Malformed`]. The panic hook is wrapped once
-/// so that, on this thread and while `f` runs, the message is not printed: it could hold
-/// bytes of the document.
+/// Runs `f`, turning a panic into [`PdfError::Malformed`] (the message, which could
+/// hold bytes of the document, is not printed; digits are masked in the reason).
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, PdfError> {
-    HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    QUIET.with(|q| q.set(true));
-    let r = panic::catch_unwind(AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(false));
-    r.map_err(|payload| {
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        PdfError::Malformed(format!("parser failure ({})", mask(&msg, 120)))
+    quiet::quietly(f).map_err(|payload| {
+        PdfError::Malformed(format!("parser failure ({})", mask(&quiet::panic_message(&*payload), 120)))
     })
 }
 

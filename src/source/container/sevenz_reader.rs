@@ -27,15 +27,14 @@
 //!   `corrupt archive` skip. A panic in our own leaf code is passed on unchanged.
 
 use std::any::Any;
-use std::cell::Cell;
 use std::io::{self, Read};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
 
 use sevenz_rust2::{Archive, ArchiveEntry, BlockDecoder, EncoderMethod, Error, Password};
 
 use super::meter::{Compressed, Meter};
 use super::{ReadSeek, SkipKind, Walker, lowercase_first};
+use crate::source::quiet::{loud, quietly};
 
 /// What happened while one block was read.
 #[derive(Default)]
@@ -59,7 +58,7 @@ impl Walker<'_, '_> {
             Ok(n) => n,
             Err(e) => return self.fail_io(path, &e),
         };
-        let archive = match guarded(|| Archive::read_with_memory_limit(&mut src, &password, limit_kb)) {
+        let archive = match quietly(|| Archive::read_with_memory_limit(&mut src, &password, limit_kb)) {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {
                 let (kind, reason) = self.describe(&e, "encrypted archive");
@@ -73,7 +72,7 @@ impl Walker<'_, '_> {
                 return;
             }
             let dec = BlockDecoder::new_with_memory_limit(1, limit_kb, b, &archive, &password, &mut src);
-            let Ok(entries) = guarded(|| dec.entries().to_vec()) else {
+            let Ok(entries) = quietly(|| dec.entries().to_vec()) else {
                 return self.skip(path, SkipKind::Error, "corrupt archive: unreadable header".to_owned());
             };
             let block = &archive.blocks[b];
@@ -86,7 +85,7 @@ impl Walker<'_, '_> {
                     packed: block_packed(&archive, b).unwrap_or(len).min(len),
                     unpacked: block.get_unpack_size(),
                 };
-                let res = guarded(|| {
+                let res = quietly(|| {
                     dec.for_each_entries(&mut |entry, reader| {
                         let r = panic::catch_unwind(AssertUnwindSafe(|| {
                             loud(|| {
@@ -281,42 +280,6 @@ impl Read for Watched<'_> {
             io::Error::new(e.kind(), io_reason(&e))
         })
     }
-}
-
-thread_local! {
-    /// Set while crate code runs that may panic on hostile input.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
-}
-static HOOK: Once = Once::new();
-
-/// Runs crate code `f`, turning a panic into `Err`. The panic hook is wrapped once so
-/// that, on this thread and while `f` runs, the message is not printed (it could quote
-/// bytes of the archive).
-fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Box<dyn Any + Send>> {
-    HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    let was = QUIET.with(|q| q.replace(true));
-    let r = panic::catch_unwind(AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(was));
-    r
-}
-
-/// Runs our own code `f` from inside a crate callback with panics reported as usual.
-fn loud<T>(f: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            QUIET.with(|q| q.set(self.0));
-        }
-    }
-    let _restore = Restore(QUIET.with(|q| q.replace(false)));
-    f()
 }
 
 #[cfg(test)]
