@@ -510,17 +510,7 @@ fn scan_embedded(scanner: &Scanner, emb: &mut Embedded, buf: &[u8], findings: &m
     let mut skip = Vec::new();
     for chunk in buf.chunks(MIB) {
         embedded::base64_lines(chunk, &mut skip);
-        let whole = ScanInput::whole(chunk);
-        let mut from = 0;
-        for r in &skip {
-            if r.start > from {
-                scanner.scan(&ScanInput { report: from..r.start, ..whole.clone() }, findings);
-            }
-            from = from.max(r.end);
-        }
-        if from < chunk.len() {
-            scanner.scan(&ScanInput { report: from..chunk.len(), ..whole.clone() }, findings);
-        }
+        scanner.scan_outside(&ScanInput::whole(chunk), &skip, findings);
         regions += emb
             .for_each_region(chunk, &mut |r| {
                 let mut found = Vec::new();

@@ -471,6 +471,26 @@ impl Scanner {
         true
     }
 
+    /// [`Scanner::scan`] of `input.report` except the ranges in `skip` (ascending,
+    /// disjoint; e.g. the whole base64 lines of [`embedded::base64_lines`], where no
+    /// finding can start). Candidates near a skipped range still see its bytes as context.
+    pub fn scan_outside(&self, input: &ScanInput<'_>, skip: &[Range<usize>], sink: &mut impl FindingSink) {
+        let report = input.report.clone();
+        let mut from = report.start;
+        for r in skip {
+            if from >= report.end {
+                return;
+            }
+            if r.start > from {
+                self.scan(&ScanInput { report: from..r.start.min(report.end), ..input.clone() }, sink);
+            }
+            from = from.max(r.end);
+        }
+        if from < report.end {
+            self.scan(&ScanInput { report: from..report.end, ..input.clone() }, sink);
+        }
+    }
+
     /// Scans the numeric cell values of spreadsheet XML (see [`sheet`]) in `input.report`:
     /// a number written in E notation is evaluated like any candidate, and a 16-19-digit
     /// number that kept only 15 significant digits (a PAN typed into Excel) is reported

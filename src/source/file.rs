@@ -380,20 +380,7 @@ impl Reader {
             if embedded && enc.is_none() {
                 embedded::base64_lines(raw, &mut self.skip);
             }
-            let mut from = report.start;
-            for skip in &self.skip {
-                if from >= report.end {
-                    break;
-                }
-                if skip.start > from {
-                    let gap = ScanInput { report: from..skip.start.min(report.end), ..input.clone() };
-                    scanner.scan(&gap, &mut hits);
-                }
-                from = from.max(skip.end);
-            }
-            if from < report.end {
-                scanner.scan(&ScanInput { report: from..report.end, ..input.clone() }, &mut hits);
-            }
+            scanner.scan_outside(&input, &self.skip, &mut hits);
             hits.sort_by_key(|f| f.offset);
             let lines_before_round = stats.newlines;
             let mut round: Vec<Hit> = Vec::with_capacity(hits.len());

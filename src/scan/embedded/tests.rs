@@ -465,25 +465,18 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 // Lines the plain scan skips
 
-/// Findings of the plain scan as `(offset, class)`: on the whole buffer, or only on the
-/// gaps between the ranges [`base64_lines`] gives (as the file reader does).
+/// Findings of the plain scan as `(offset, class)`: on the whole buffer, or only outside
+/// the ranges [`base64_lines`] gives (`Scanner::scan_outside`, as the file reader does).
 fn plain(src: &[u8], skip_lines: bool) -> Vec<(usize, Class)> {
     let s = scanner();
-    let mut skip = Vec::new();
-    if skip_lines {
-        base64_lines(src, &mut skip);
-    }
     let input = ScanInput::whole(src);
     let mut found = Vec::new();
-    let mut from = 0;
-    for r in &skip {
-        if r.start > from {
-            s.scan(&ScanInput { report: from..r.start, ..input.clone() }, &mut found);
-        }
-        from = from.max(r.end);
-    }
-    if from < src.len() {
-        s.scan(&ScanInput { report: from..src.len(), ..input.clone() }, &mut found);
+    if skip_lines {
+        let mut skip = Vec::new();
+        base64_lines(src, &mut skip);
+        s.scan_outside(&input, &skip, &mut found);
+    } else {
+        s.scan(&input, &mut found);
     }
     let mut v: Vec<_> = found.iter().map(|f| (f.offset, f.class)).collect();
     v.sort_unstable_by_key(|x| x.0);
