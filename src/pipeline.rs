@@ -27,13 +27,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
 
+mod db;
+pub use db::{DbJob, run_db};
+
 use crate::finding::{Confidence, Fingerprint};
 use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
 use crate::scan::Scanner;
 use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
 use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::walk::{self, Entry, WalkOptions};
-use crate::source::{Skip, SkipKind};
+use crate::source::{RowKey, Skip, SkipKind};
 
 /// Files smaller than this are read in one piece and scanned from memory.
 const SMALL_FILE: u64 = 256 << 10;
@@ -247,6 +250,7 @@ pub fn run_scan(
         findings: state.counts,
         distinct_pans: state.distinct.len() as u64,
         elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        sampled: false,
     };
     if !broken_pipe {
         writer.finish(&summary).map_err(PipelineError::Write)?;
@@ -687,11 +691,27 @@ impl WriterState {
                     .map(str::to_owned)
                     .collect(),
                 encoding,
+                engine: None,
+                row_key: hit.row_key.map(redact_key),
             };
             writer.finding(&rec)?;
         }
         Ok(())
     }
+}
+
+/// A row key as it may be reported: key values can be card numbers (a table keyed by
+/// PAN), so they are masked like paths.
+fn redact_key(key: RowKey) -> RowKey {
+    key.into_iter()
+        .map(|(k, v)| {
+            let k = match redact_digits(&k) {
+                Cow::Owned(o) => Arc::from(o),
+                Cow::Borrowed(_) => k,
+            };
+            (k, redact_digits(&v).into_owned())
+        })
+        .collect()
 }
 
 /// Whether any reported class is cardholder data at or above `fail_on`.

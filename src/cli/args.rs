@@ -29,6 +29,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Scan files and directories for card data.
     Scan(ScanArgs),
+    /// Scan databases (PostgreSQL, MySQL/MariaDB, SQLite) for card data, read-only.
+    Db(DbArgs),
     /// List or check the detector data (brands, test PANs, keywords, column hints).
     Detectors(DetectorsArgs),
     /// Write a test-card file for every supported format into DIR, scan them, and print
@@ -48,13 +50,8 @@ pub(crate) struct ScanArgs {
     #[arg(default_value = ".")]
     pub(crate) paths: Vec<PathBuf>,
 
-    /// Write the report here (created with mode 0600) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub(crate) output: Option<PathBuf>,
-
-    /// Report format [default: text on a terminal, jsonl otherwise].
-    #[arg(long, value_enum)]
-    pub(crate) format: Option<FormatArg>,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 
     /// Scanning threads [default: number of cores].
     #[arg(short = 'j', long, value_name = "N")]
@@ -103,6 +100,19 @@ pub(crate) struct ScanArgs {
     /// Honour .gitignore and .ignore files (by default they are not: card data hides there).
     #[arg(long)]
     pub(crate) respect_ignore: bool,
+}
+
+/// Options shared by `scan` and `db`: where the report goes, in what shape, and what
+/// counts.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// Write the report here (created with mode 0600) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Report format [default: text on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<FormatArg>,
 
     /// Report only findings at or above this tier.
     #[arg(long, value_enum, default_value_t = Level::Low)]
@@ -127,6 +137,59 @@ pub(crate) struct ScanArgs {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = When::Auto)]
     pub(crate) color: When,
+}
+
+/// Scan databases: PostgreSQL, MySQL/MariaDB, SQLite files. Read-only; every table the
+/// user may read, streamed in primary-key order; findings placed by table, column and
+/// row key. The password comes from the URL, PANSWEEP_DB_PASSWORD or --password-stdin
+/// and is never shown.
+#[derive(Debug, Args)]
+#[allow(clippy::doc_markdown)] // these comments are `--help` text, read as plain text
+pub(crate) struct DbArgs {
+    /// postgres://user@host:5432/db, mysql://user@host:3306/db, mariadb://…, sqlite:///path/file.db
+    /// (TLS options as URL parameters: sslmode=verify-full, ssl-mode=VERIFY_IDENTITY, …).
+    #[arg(required = true, value_name = "URL")]
+    pub(crate) urls: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+
+    /// Read only schemas (MySQL: databases) matching this glob; repeatable
+    /// [default: every schema; MySQL: the URL's database, or all].
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) schema: Vec<String>,
+
+    /// Read only tables matching this glob (`orders*` or `shop.orders`); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) table: Vec<String>,
+
+    /// Leave out tables matching this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude_table: Vec<String>,
+
+    /// Also read views and foreign tables (their base tables are read anyway).
+    #[arg(long)]
+    pub(crate) include_views: bool,
+
+    /// Connections per database; big tables are split by key range across them.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) db_connections: usize,
+
+    /// Read only the first N rows of each table (fast; reported as sampled, never complete).
+    #[arg(long, value_name = "N")]
+    pub(crate) sample: Option<u64>,
+
+    /// Seconds one statement may run (and a streamed read may wait for a row).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(crate) statement_timeout: u64,
+
+    /// Seconds to wait for a connection.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub(crate) connect_timeout: u64,
+
+    /// Read the database password from the first line of stdin.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
 }
 
 #[derive(Debug, Args)]

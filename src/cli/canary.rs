@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context as _, bail};
 use pansweep::canary::{self, EXPECT_CLASS};
 use pansweep::pipeline::{self, Counters, ScanJob};
-use pansweep::report::{FindingRecord, ReportWriter, RunInfo, Summary};
+use pansweep::report::{FindingRecord, ReportWriter, RunInfo, Summary, TableSummary};
 use pansweep::scan::ScannerBuilder;
 use pansweep::source::Skip;
 
@@ -35,6 +35,9 @@ impl ReportWriter for Collect {
     }
     fn skipped(&mut self, skip: &Skip) -> std::io::Result<()> {
         self.skipped.push(skip.to_string());
+        Ok(())
+    }
+    fn table(&mut self, _: &TableSummary) -> std::io::Result<()> {
         Ok(())
     }
     fn finish(&mut self, _: &Summary) -> std::io::Result<()> {

@@ -4,6 +4,7 @@
 
 mod args;
 mod canary;
+mod db;
 mod detectors;
 mod exit;
 mod progress;
@@ -30,6 +31,7 @@ pub(crate) fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Scan(a) => scan::run(&cli, a),
+        Command::Db(a) => db::run(&cli, a),
         Command::Detectors(a) => detectors::run(&cli, a),
         Command::Canary(a) => canary::run(&cli, a),
     };

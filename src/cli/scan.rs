@@ -17,7 +17,7 @@ use pansweep::scan::ScannerBuilder;
 use sha2::{Digest, Sha256};
 
 use super::ExitStatus;
-use super::args::{Cli, FormatArg, LangArg, ScanArgs, When};
+use super::args::{Cli, FormatArg, LangArg, ReportArgs, ScanArgs, When};
 use super::progress::Progress;
 
 /// Loads the built-in detector set, or lays `dir` over it.
@@ -82,11 +82,107 @@ fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
     Ok(f)
 }
 
-pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
-    let detectors = Arc::new(load_detectors(a.detectors.as_deref())?);
-    let (key, key_id) = fingerprint_key(a.fingerprint_key.as_deref())?;
-    let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(a.context).build();
+/// What `scan` and `db` share: the engine, the report writer, the run record, the
+/// cancel flag (Ctrl-C / SIGTERM), and how to turn an outcome into an exit status.
+pub(crate) struct Session {
+    pub(crate) scanner: pansweep::scan::Scanner,
+    pub(crate) writer: Box<dyn ReportWriter>,
+    pub(crate) run: RunInfo,
+    pub(crate) cancel: Arc<AtomicBool>,
+    interrupted: Arc<AtomicBool>,
+    /// (device, inode) of the report file.
+    pub(crate) output_id: Option<(u64, u64)>,
+    pub(crate) min_confidence: Confidence,
+    fail_on: Confidence,
+}
 
+impl Session {
+    /// Loads detectors and the key, opens the report, installs the signal handler.
+    pub(crate) fn new(cli: &Cli, r: &ReportArgs) -> anyhow::Result<Session> {
+        let detectors = Arc::new(load_detectors(r.detectors.as_deref())?);
+        let (key, key_id) = fingerprint_key(r.fingerprint_key.as_deref())?;
+        let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(r.context).build();
+        let stdout_tty = std::io::stdout().is_terminal();
+        let mut output_id = None;
+        let (out, tty): (Box<dyn Write + Send>, bool) = match &r.output {
+            Some(path) => {
+                let f = create_output(path)?;
+                let m = f.metadata()?;
+                output_id = Some((m.dev(), m.ino()));
+                (Box::new(f), false)
+            }
+            None => (Box::new(std::io::stdout()), stdout_tty),
+        };
+        let format = match r.format {
+            Some(FormatArg::Text) => Format::Text,
+            None if tty => Format::Text,
+            Some(FormatArg::Json) => Format::Json,
+            // Default: text for a person at a terminal, JSONL for a pipe or a file.
+            Some(FormatArg::Jsonl) | None => Format::Jsonl,
+        };
+        let color = match r.color {
+            When::Always => true,
+            When::Never => false,
+            When::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+        };
+        let lang = match cli.lang {
+            LangArg::En => Lang::En,
+            LangArg::Ja => Lang::Ja,
+        };
+        let writer: Box<dyn ReportWriter> = match format {
+            Format::Text => Box::new(report::text::Text::new(out, color, lang)),
+            Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
+            Format::Json => Box::new(report::json::Json::new(out)),
+        };
+        let run = RunInfo {
+            tool: "pansweep",
+            version: env!("CARGO_PKG_VERSION"),
+            ruleset: detectors.ruleset.clone(),
+            started: pansweep::time::rfc3339(pansweep::time::unix_now()),
+            host: hostname(),
+            argv: std::env::args().map(|a| report::redact_arg(&a)).collect(),
+            fingerprint_key_id: key_id,
+        };
+        // Ctrl-C / SIGTERM: stop, write what we have, exit 130. A second one exits at once.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let interrupted = Arc::new(AtomicBool::new(false));
+        {
+            let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
+            let _ = ctrlc::set_handler(move || {
+                if interrupted.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                cancel.store(true, Ordering::SeqCst);
+            });
+        }
+        Ok(Session {
+            scanner,
+            writer,
+            run,
+            cancel,
+            interrupted,
+            output_id,
+            min_confidence: r.min_confidence.into(),
+            fail_on: r.fail_on.into(),
+        })
+    }
+
+    /// The exit status of a finished run.
+    pub(crate) fn status(&self, outcome: &pipeline::Outcome) -> ExitStatus {
+        if self.interrupted.load(Ordering::SeqCst) {
+            return ExitStatus::Interrupted;
+        }
+        if pipeline::fails(outcome, self.fail_on) {
+            ExitStatus::Found
+        } else if outcome.incomplete && !outcome.broken_pipe {
+            ExitStatus::Incomplete
+        } else {
+            ExitStatus::Clean
+        }
+    }
+}
+
+pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let mut job = ScanJob::new(a.paths.clone());
     if let Some(t) = a.threads {
         if t == 0 {
@@ -108,85 +204,28 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
     job.items.container.max_time = std::time::Duration::from_secs(a.item_timeout);
     job.items.mail.max_depth = usize::try_from(a.max_depth).unwrap_or(usize::MAX);
     job.items.mail.max_parts = usize::try_from(a.max_members).unwrap_or(usize::MAX);
-    job.min_confidence = a.min_confidence.into();
-    let fail_on: Confidence = a.fail_on.into();
 
     for p in &a.paths {
         if std::fs::symlink_metadata(p).is_err() {
             bail!("no such file or directory: {}", report::redact_digits(&p.display().to_string()));
         }
     }
-
-    let stdout_tty = std::io::stdout().is_terminal();
-    let (out, tty): (Box<dyn Write + Send>, bool) = match &a.output {
-        Some(path) => {
-            let f = create_output(path)?;
-            let m = f.metadata()?;
-            job.output_file = Some((m.dev(), m.ino()));
-            (Box::new(f), false)
-        }
-        None => (Box::new(std::io::stdout()), stdout_tty),
-    };
-    let format = match a.format {
-        Some(FormatArg::Text) => Format::Text,
-        None if tty => Format::Text,
-        Some(FormatArg::Json) => Format::Json,
-        // Default: text for a person at a terminal, JSONL for a pipe or a file.
-        Some(FormatArg::Jsonl) | None => Format::Jsonl,
-    };
-    let color = match a.color {
-        When::Always => true,
-        When::Never => false,
-        When::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
-    };
-    let lang = match cli.lang {
-        LangArg::En => Lang::En,
-        LangArg::Ja => Lang::Ja,
-    };
-    let mut writer: Box<dyn ReportWriter> = match format {
-        Format::Text => Box::new(report::text::Text::new(out, color, lang)),
-        Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
-        Format::Json => Box::new(report::json::Json::new(out)),
-    };
-
-    let run = RunInfo {
-        tool: "pansweep",
-        version: env!("CARGO_PKG_VERSION"),
-        ruleset: detectors.ruleset.clone(),
-        started: pansweep::time::rfc3339(pansweep::time::unix_now()),
-        host: hostname(),
-        argv: std::env::args().map(|a| report::redact_arg(&a)).collect(),
-        fingerprint_key_id: key_id,
-    };
-
-    // Ctrl-C / SIGTERM: stop, write what we have, exit 130. A second one exits at once.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
-        let _ = ctrlc::set_handler(move || {
-            if interrupted.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            cancel.store(true, Ordering::SeqCst);
-        });
-    }
+    let mut session = Session::new(cli, &a.report)?;
+    job.min_confidence = session.min_confidence;
+    job.output_file = session.output_id;
 
     let counters = Counters::default();
     let mut progress = Progress::new(cli.progress, cli.quiet);
-    let outcome =
-        pipeline::run_scan(&job, &scanner, writer.as_mut(), &run, &cancel, &counters, &mut |c| progress.tick(c));
+    let outcome = pipeline::run_scan(
+        &job,
+        &session.scanner,
+        session.writer.as_mut(),
+        &session.run,
+        &session.cancel,
+        &counters,
+        &mut |c| progress.tick(c),
+    );
     progress.finish();
     let outcome = outcome?;
-
-    if interrupted.load(Ordering::SeqCst) {
-        return Ok(ExitStatus::Interrupted);
-    }
-    Ok(if pipeline::fails(&outcome, fail_on) {
-        ExitStatus::Found
-    } else if outcome.incomplete && !outcome.broken_pipe {
-        ExitStatus::Incomplete
-    } else {
-        ExitStatus::Clean
-    })
+    Ok(session.status(&outcome))
 }

@@ -4,7 +4,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use super::{FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary};
+use super::{FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
 use crate::source::Skip;
 
 /// The JSONL writer.
@@ -48,6 +48,10 @@ impl<W: Write + Send> ReportWriter for Jsonl<W> {
 
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
         self.record(&SkipJson::new(skip))
+    }
+
+    fn table(&mut self, table: &TableSummary) -> io::Result<()> {
+        self.record(&Tagged { ty: "table", inner: table })
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {

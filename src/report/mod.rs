@@ -9,13 +9,14 @@ pub mod jsonl;
 pub mod text;
 
 use std::borrow::Cow;
+use std::fmt;
 use std::io;
 
 use serde::Serialize;
 
 use crate::finding::{Class, Confidence, Element, Finding, Fingerprint, Signal};
 use crate::scan::luhn;
-use crate::source::{Skip, SkipKind};
+use crate::source::{RowKey, Skip, SkipKind};
 
 /// Output formats of `scan`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +77,85 @@ pub struct FindingRecord {
     pub decoders: Vec<String>,
     /// `utf-8`, `binary`, or the text encoding decoded (`utf-16le`, `shift_jis`, …).
     pub encoding: &'static str,
+    /// The database engine of a `pansweep db` finding (`postgres`, `mysql`, `sqlite`);
+    /// such findings are placed by `row_key`, not by line and byte offset.
+    pub engine: Option<&'static str>,
+    /// The row's key (primary-key columns and values, or the engine's row locator).
+    pub row_key: Option<RowKey>,
+}
+
+/// A row key as a JSON object (`{"id":"48213"}`), columns in key order.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyJson<'a>(pub &'a RowKey);
+
+impl Serialize for KeyJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(&**k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl fmt::Display for KeyJson<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What one column of a database table held (SPEC §6 summary).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ColumnSummary {
+    /// The column (split columns: `card_no1+card_no2+…`).
+    pub column: String,
+    /// Findings per tier and class.
+    pub findings: Counts,
+    /// Distinct cardholder-data PANs, by fingerprint.
+    pub distinct_pans: u64,
+    /// Up to five keys of rows with findings.
+    #[serde(serialize_with = "keys_json")]
+    pub example_row_keys: Vec<RowKey>,
+}
+
+fn keys_json<S: serde::Serializer>(keys: &[RowKey], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(keys.iter().map(KeyJson))
+}
+
+/// The `table` record: one database table as read by `pansweep db`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableSummary {
+    /// The database URL, password removed.
+    pub path: String,
+    /// `postgres`, `mysql` or `sqlite`.
+    pub engine: &'static str,
+    /// Schema-qualified table.
+    pub table: String,
+    /// Rows read.
+    pub rows: u64,
+    /// Bytes of values read (as text).
+    pub bytes: u64,
+    /// Only the first `--sample` rows were read: this is not evidence of absence.
+    pub sampled: bool,
+    /// Every row was read (false when sampled, failed or interrupted).
+    pub complete: bool,
+    /// Columns read.
+    pub columns_read: usize,
+    /// Columns not read: types that cannot hold card data (booleans, small integers, …).
+    pub columns_unread: usize,
+    /// Findings per tier and class, all columns.
+    pub findings: Counts,
+    /// Distinct cardholder-data PANs in the table, by fingerprint.
+    pub distinct_pans: u64,
+    /// Columns with findings.
+    pub columns: Vec<ColumnSummary>,
 }
 
 /// Counts per tier (cardholder data only) and for the informational classes.
@@ -142,6 +222,9 @@ pub struct Summary {
     pub distinct_pans: u64,
     /// Wall time.
     pub elapsed_s: f64,
+    /// Database tables were only sampled (`--sample`): coverage is not complete.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sampled: bool,
 }
 
 /// A report format.
@@ -152,6 +235,8 @@ pub trait ReportWriter: Send {
     fn finding(&mut self, rec: &FindingRecord) -> io::Result<()>;
     /// One skipped item.
     fn skipped(&mut self, skip: &Skip) -> io::Result<()>;
+    /// One database table read (after its findings).
+    fn table(&mut self, table: &TableSummary) -> io::Result<()>;
     /// End of the run.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
     /// Pushes buffered output to the destination (called at least once a second).
@@ -167,11 +252,17 @@ pub(crate) struct FindingJson<'a> {
     confidence: Confidence,
     path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    engine: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     table: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     column: Option<&'a str>,
-    line: u64,
-    byte_offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row_key: Option<KeyJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    byte_offset: Option<u64>,
     decoders: &'a [String],
     encoding: &'a str,
     brands: Vec<&'a str>,
@@ -195,10 +286,13 @@ impl<'a> FindingJson<'a> {
             class: f.class,
             confidence: f.confidence,
             path: &rec.path,
+            engine: rec.engine,
             table: rec.table.as_deref(),
             column: rec.column.as_deref(),
-            line: rec.line,
-            byte_offset: rec.byte_offset,
+            row_key: rec.row_key.as_ref().map(KeyJson),
+            // A database row is placed by its key: line and offset mean nothing there.
+            line: rec.engine.is_none().then_some(rec.line),
+            byte_offset: rec.engine.is_none().then_some(rec.byte_offset),
             decoders: &rec.decoders,
             encoding: rec.encoding,
             brands: f.brands.iter().map(|b| &**b).collect(),

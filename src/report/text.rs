@@ -4,12 +4,14 @@
 
 use std::io::{self, BufWriter, Write};
 
-use super::{FindingRecord, Lang, ReportWriter, RunInfo, Summary};
+use super::{FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, Summary, TableSummary};
 use crate::finding::Confidence;
 use crate::source::Skip;
 
 /// Most skipped items listed one by one; the rest are counted.
 const MAX_LISTED_SKIPS: usize = 200;
+/// Most database tables listed one by one (those with findings first).
+const MAX_LISTED_TABLES: usize = 200;
 
 /// The text writer.
 pub struct Text<W: Write> {
@@ -19,12 +21,23 @@ pub struct Text<W: Write> {
     last_path: Option<String>,
     skipped: Vec<Skip>,
     skipped_total: u64,
+    tables: Vec<TableSummary>,
+    tables_total: u64,
 }
 
 impl<W: Write> Text<W> {
     /// Writes to `out`.
     pub fn new(out: W, color: bool, lang: Lang) -> Text<W> {
-        Text { out: BufWriter::new(out), color, lang, last_path: None, skipped: Vec::new(), skipped_total: 0 }
+        Text {
+            out: BufWriter::new(out),
+            color,
+            lang,
+            last_path: None,
+            skipped: Vec::new(),
+            skipped_total: 0,
+            tables: Vec::new(),
+            tables_total: 0,
+        }
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -73,8 +86,11 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         };
         let signals: Vec<String> = f.signals.iter().map(ToString::to_string).collect();
         // A database cell: its row and column rather than line and byte offset.
-        let at = match (&rec.table, &rec.column) {
-            (Some(t), Some(c)) => format!("{}: row {}, column {}", sanitize(t), rec.line, sanitize(c)),
+        let at = match (&rec.table, &rec.column, &rec.row_key) {
+            (Some(t), Some(c), Some(k)) if rec.engine.is_some() => {
+                format!("{}: {}, column {}", sanitize(t), sanitize(&KeyJson(k).to_string()), sanitize(c))
+            }
+            (Some(t), Some(c), _) => format!("{}: row {}, column {}", sanitize(t), rec.line, sanitize(c)),
             _ => format!("{}:{}", rec.line, rec.byte_offset),
         };
         writeln!(
@@ -99,9 +115,26 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         Ok(())
     }
 
+    fn table(&mut self, t: &TableSummary) -> io::Result<()> {
+        self.tables_total += 1;
+        // Tables with findings are kept first; clean ones only while there is room.
+        if t.findings.total() > 0 || self.tables.len() < MAX_LISTED_TABLES {
+            self.tables.push(t.clone());
+            if self.tables.len() > MAX_LISTED_TABLES
+                && let Some(i) = self.tables.iter().rposition(|t| t.findings.total() == 0)
+            {
+                self.tables.remove(i);
+            }
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         if self.last_path.is_some() {
             writeln!(self.out)?;
+        }
+        if self.tables_total > 0 {
+            self.write_tables()?;
         }
         if self.skipped_total > 0 {
             let head = if self.ja() { "スキップ" } else { "skipped" };
@@ -130,14 +163,26 @@ impl<W: Write + Send> ReportWriter for Text<W> {
                 c.test_pan,
                 c.masked_pan
             )?;
-            writeln!(
-                self.out,
-                "走査: {} ファイル, {mb:.1} MB, {:.2} 秒 ({rate:.0} MB/s), スキップ {} 件",
-                s.files, s.elapsed_s, s.skipped
-            )?;
+            if s.tables > 0 {
+                writeln!(
+                    self.out,
+                    "走査: {} テーブル, {} 行, {mb:.1} MB, {:.2} 秒, スキップ {} 件{}",
+                    s.tables,
+                    s.rows,
+                    s.elapsed_s,
+                    s.skipped,
+                    if s.sampled { " (サンプリングのみ: 全件ではありません)" } else { "" }
+                )?;
+            } else {
+                writeln!(
+                    self.out,
+                    "走査: {} ファイル, {mb:.1} MB, {:.2} 秒 ({rate:.0} MB/s), スキップ {} 件",
+                    s.files, s.elapsed_s, s.skipped
+                )?;
+            }
             if !s.complete {
                 writeln!(self.out, "{}", self.paint("1;31", "中断されました: 走査は完了していません"))?;
-            } else if c.cardholder() == 0 && s.skipped == 0 {
+            } else if c.cardholder() == 0 && s.skipped == 0 && !s.sampled {
                 writeln!(self.out, "走査した範囲にカード情報は見つかりませんでした")?;
             }
         } else {
@@ -155,14 +200,26 @@ impl<W: Write + Send> ReportWriter for Text<W> {
                 c.test_pan,
                 c.masked_pan
             )?;
-            writeln!(
-                self.out,
-                "scanned {} files, {mb:.1} MB in {:.2}s ({rate:.0} MB/s), {} skipped",
-                s.files, s.elapsed_s, s.skipped
-            )?;
+            if s.tables > 0 {
+                writeln!(
+                    self.out,
+                    "scanned {} tables, {} rows, {mb:.1} MB in {:.2}s, {} skipped{}",
+                    s.tables,
+                    s.rows,
+                    s.elapsed_s,
+                    s.skipped,
+                    if s.sampled { " (sampled only: not every row was read)" } else { "" }
+                )?;
+            } else {
+                writeln!(
+                    self.out,
+                    "scanned {} files, {mb:.1} MB in {:.2}s ({rate:.0} MB/s), {} skipped",
+                    s.files, s.elapsed_s, s.skipped
+                )?;
+            }
             if !s.complete {
                 writeln!(self.out, "{}", self.paint("1;31", "interrupted: the scan is not complete"))?;
-            } else if c.cardholder() == 0 && s.skipped == 0 {
+            } else if c.cardholder() == 0 && s.skipped == 0 && !s.sampled {
                 writeln!(self.out, "no card data found in the scanned scope")?;
             }
         }
@@ -171,5 +228,62 @@ impl<W: Write + Send> ReportWriter for Text<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+impl<W: Write> Text<W> {
+    /// The per-table summary: rows read, findings by tier, distinct PANs, example rows.
+    fn write_tables(&mut self) -> io::Result<()> {
+        let head = if self.ja() { "テーブル" } else { "tables" };
+        writeln!(self.out, "{}", self.paint("1", &format!("{head} ({}):", self.tables_total)))?;
+        let tables = std::mem::take(&mut self.tables);
+        for t in &tables {
+            let c = &t.findings;
+            let state = match (t.complete, t.sampled) {
+                (_, true) if self.ja() => " (サンプル)",
+                (_, true) => " (sampled)",
+                (false, _) if self.ja() => " (未完了)",
+                (false, _) => " (incomplete)",
+                _ => "",
+            };
+            let counts = format!(
+                "critical {}, high {}, medium {}, low {}, test {}, masked {}",
+                c.critical, c.high, c.medium, c.low, c.test_pan, c.masked_pan
+            );
+            if self.ja() {
+                writeln!(
+                    self.out,
+                    "  {} {}: {} 行{state}; {counts}; 異なるカード番号 {} 件",
+                    sanitize(&t.path),
+                    sanitize(&t.table),
+                    t.rows,
+                    t.distinct_pans
+                )?;
+            } else {
+                writeln!(
+                    self.out,
+                    "  {} {}: {} rows{state}; {counts}; {} distinct PANs",
+                    sanitize(&t.path),
+                    sanitize(&t.table),
+                    t.rows,
+                    t.distinct_pans
+                )?;
+            }
+            for col in &t.columns {
+                let keys: Vec<String> = col.example_row_keys.iter().map(|k| format!("[{}]", KeyJson(k))).collect();
+                writeln!(
+                    self.out,
+                    "    {}: {} finding(s), {} distinct; rows {}",
+                    sanitize(&col.column),
+                    col.findings.total(),
+                    col.distinct_pans,
+                    sanitize(&keys.join(" "))
+                )?;
+            }
+        }
+        if self.tables_total > tables.len() as u64 {
+            writeln!(self.out, "  … {} more", self.tables_total - tables.len() as u64)?;
+        }
+        writeln!(self.out)
     }
 }

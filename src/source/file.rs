@@ -74,6 +74,8 @@ pub struct Hit {
     /// Decoders that found it inside the file's text (`utf-16le-strings`, `base64`,
     /// `url`, …), outermost first; empty for the plain scan.
     pub decoders: Vec<&'static str>,
+    /// The database row the finding is in (set by database sources).
+    pub row_key: Option<super::RowKey>,
 }
 
 /// What scanning a piece read.
@@ -398,6 +400,7 @@ impl Reader {
                     line_in_piece: stats.newlines,
                     folded,
                     decoders: Vec::new(),
+                    row_key: None,
                 });
             }
             stats.newlines += memchr::memchr_iter(b'\n', &scan_buf[line_pos..report.end.max(line_pos)]).count() as u64;
@@ -414,6 +417,7 @@ impl Reader {
                         line_in_piece: line,
                         folded: false,
                         decoders: Vec::new(),
+                        row_key: None,
                     });
                 }
             }
@@ -436,6 +440,7 @@ impl Reader {
                         line_in_piece: line,
                         folded,
                         decoders: vec!["utf-16le-strings"],
+                        row_key: None,
                     });
                 }
             }
@@ -473,7 +478,14 @@ impl Reader {
                     let from = owned.start.min(raw_start);
                     let line = lines_before_round + memchr::memchr_iter(b'\n', &raw[from..raw_start]).count() as u64;
                     let byte_offset = buf_abs + raw_start as u64;
-                    round.push(Hit { finding: f, byte_offset, line_in_piece: line, folded: false, decoders: chain });
+                    round.push(Hit {
+                        finding: f,
+                        byte_offset,
+                        line_in_piece: line,
+                        folded: false,
+                        decoders: chain,
+                        row_key: None,
+                    });
                 }
             }
             if round.len() > 1 {

@@ -23,7 +23,7 @@ use crate::scan::decode::TextEncoding;
 
 /// Findings of one leaf handed on at a time (line numbers are cumulative, so batches of
 /// one member can simply follow each other).
-pub(super) const LEAF_BATCH: usize = 4096;
+pub const LEAF_BATCH: usize = 4096;
 
 /// Bytes looked at to decide what an item is: as many as the text-encoding probe reads, so
 /// one read serves both.

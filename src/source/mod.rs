@@ -9,6 +9,7 @@
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
 pub mod container;
+pub mod db;
 pub mod file;
 pub mod item;
 pub mod mail;
@@ -19,8 +20,13 @@ pub mod walk;
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use serde::Serialize;
+
+/// The key of a database row: primary-key columns and their values as text (or the
+/// engine's row locator, such as SQLite's `rowid`, when a table has no key).
+pub type RowKey = Vec<(Arc<str>, String)>;
 
 /// Why an item was not (completely) scanned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -22,11 +22,10 @@
 //! thread of its own, which ends when the connection is closed. Errors never quote a
 //! value from the database: SQLite's messages are reduced to a fixed text per code.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -34,19 +33,17 @@ use futures_util::TryStreamExt;
 use futures_util::stream::BoxStream;
 use sqlx::decode::Decode;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection, SqliteOwnedBuf, SqliteRow, SqliteValueRef};
-use sqlx::{AssertSqlSafe, Column, ConnectOptions, Connection, Row, TypeInfo, ValueRef};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, TypeInfo, ValueRef};
 
-use super::file::{CHUNK, Hit, PieceStats, Reader};
+use super::db::render::{self, CellHits, Layout, Render, RowOut, RowSource, Stop};
+use super::file::Reader;
 use super::item::{ItemScanner, LEAF_BATCH, Leaf};
 use super::{Skip, SkipKind};
+use crate::detectors::DetectorSet;
 use crate::scan::Scanner;
 
 /// The first 16 bytes of every SQLite 3 database file.
 pub const MAGIC: &[u8; 16] = b"SQLite format 3\0";
-
-/// Rows rendered between two looks at the clock and the cancel flag (every row: one row
-/// can be costly, e.g. a generated column computing a huge value).
-const CHECK_EVERY: u64 = 1;
 
 /// SQLite virtual-machine instructions between two looks at the clock inside a statement
 /// (the progress handler), so that one slow row or schema query also stops at the time
@@ -98,21 +95,23 @@ pub struct Table {
     pub name: String,
     /// `main.<name>`, as reported.
     pub qualified: String,
+    /// Its columns (hidden columns of virtual tables left out), in order.
+    pub columns: Vec<String>,
+    /// Primary-key columns in key order; empty when the table has none.
+    pub key: Vec<String>,
+    /// A `WITHOUT ROWID` table (always has a primary key).
+    pub without_rowid: bool,
 }
 
-/// Findings of one column of a table (or, with `column: None`, only the bytes the table
-/// text counted).
-#[derive(Debug)]
-pub struct CellHits {
-    /// The column; `None` for the table's closing record.
-    pub column: Option<String>,
-    /// Found in a BLOB value (scanned as a stream of its own).
-    pub blob: bool,
-    /// Findings: `line_in_piece` is the row (0-based, so the report's line is the 1-based
-    /// row), `byte_offset` the offset in the rendered table text or in the BLOB.
-    pub hits: Vec<Hit>,
-    /// What was read.
-    pub stats: PieceStats,
+impl Table {
+    /// The row key: the primary key, else `rowid`.
+    pub fn key_names(&self) -> Vec<Arc<str>> {
+        if self.key.is_empty() {
+            vec![Arc::from("rowid")]
+        } else {
+            self.key.iter().map(|k| Arc::from(k.as_str())).collect()
+        }
+    }
 }
 
 /// What a table scan needs from the caller.
@@ -131,6 +130,8 @@ pub struct TableScan<'a> {
     pub emit: &'a mut dyn FnMut(CellHits),
     /// Findings held before they are handed on.
     pub batch: usize,
+    /// Read at most this many rows (`pansweep db --sample`).
+    pub sample: Option<u64>,
 }
 
 /// An open database.
@@ -182,11 +183,12 @@ impl Database {
         Ok(Database { rt, conn: Some(conn), blob_reader: None })
     }
 
-    /// The tables of `main` in schema order. An error here means the file is not a
-    /// readable database (SQLite reads the header and schema lazily).
+    /// The tables of `main` in schema order, with their columns and keys. An error here
+    /// means the file is not a readable database (SQLite reads the header and schema
+    /// lazily).
     pub fn tables(&mut self) -> Result<Vec<Table>, SqliteError> {
         let conn = self.conn.as_mut().ok_or_else(|| SqliteError::Open("closed".into()))?;
-        let sql = "SELECT name FROM main.sqlite_master WHERE type = 'table' \
+        let sql = "SELECT name, coalesce(sql, '') FROM main.sqlite_master WHERE type = 'table' \
                    AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
                    AND coalesce(sql, '') NOT LIKE 'create virtual table%' ORDER BY rowid";
         let rows = self
@@ -195,17 +197,50 @@ impl Database {
             .map_err(|e| SqliteError::Open(reason(&e)))?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let raw = row.try_get_raw(0).map_err(|e| SqliteError::Open(reason(&e)))?;
-            let bytes = <&[u8] as Decode<Sqlite>>::decode(raw).map_err(|_| SqliteError::Open("bad schema".into()))?;
-            let name = String::from_utf8_lossy(bytes).into_owned();
-            out.push(Table { qualified: format!("main.{name}"), name });
+            let name = text_at(&row, 0)?;
+            let ddl = text_at(&row, 1)?.to_ascii_lowercase();
+            let words: Vec<&str> =
+                ddl.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+            let without_rowid = words.windows(2).any(|w| w[0] == "without" && w[1] == "rowid");
+            let cols = self
+                .rt
+                .block_on(
+                    sqlx::query("SELECT name, pk FROM pragma_table_xinfo(?1, 'main') WHERE hidden <> 1 ORDER BY cid")
+                        .bind(name.clone())
+                        .persistent(false)
+                        .fetch_all(&mut *conn),
+                )
+                .map_err(|e| SqliteError::Open(reason(&e)))?;
+            let mut columns = Vec::with_capacity(cols.len());
+            let mut key: Vec<(i64, String)> = Vec::new();
+            for c in cols {
+                let col = text_at(&c, 0)?;
+                let pk: i64 = c.try_get(1).unwrap_or(0);
+                if pk > 0 {
+                    key.push((pk, col.clone()));
+                }
+                columns.push(col);
+            }
+            key.sort();
+            out.push(Table {
+                qualified: format!("main.{name}"),
+                name,
+                columns,
+                key: key.into_iter().map(|k| k.1).collect(),
+                without_rowid,
+            });
         }
         Ok(out)
     }
 
     /// Scans one table: renders it as text for `scan.reader`, scans BLOBs on their own,
     /// hands findings to `scan.emit`. Returns the rows read.
-    pub fn scan_table(&mut self, table: &Table, scan: &mut TableScan<'_>) -> Result<u64, SqliteError> {
+    pub fn scan_table(
+        &mut self,
+        det: &DetectorSet,
+        table: &Table,
+        scan: &mut TableScan<'_>,
+    ) -> Result<u64, SqliteError> {
         let conn = self.conn.as_mut().ok_or_else(|| SqliteError::Open("closed".into()))?;
         // Interrupt any statement still running at the deadline.
         let deadline = scan.deadline;
@@ -215,70 +250,121 @@ impl Database {
                 Ok::<_, sqlx::Error>(())
             })
             .map_err(|e| SqliteError::Open(reason(&e)))?;
-        let sql = format!("SELECT * FROM main.{}", quote_ident(&table.name));
+        // The row key comes first: the primary key's columns (again), or the rowid.
+        let mut select: Vec<String> = if table.key.is_empty() && !table.without_rowid {
+            vec!["rowid".into()]
+        } else {
+            table.key.iter().map(|k| quote_ident(k)).collect()
+        };
+        let key_fields = select.len();
+        select.extend(table.columns.iter().map(|c| quote_ident(c)));
+        let limit = scan.sample.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        let sql = format!("SELECT {} FROM main.{}{limit}", select.join(", "), quote_ident(&table.name));
         let rows = sqlx::query(AssertSqlSafe(sql)).persistent(false).fetch(&mut *conn);
-        let keep = 4 * (CHUNK as u64 + 8 * scan.scanner.overlap() as u64);
-        let shared = RefCell::new(Shared {
-            index: RowIndex::new(keep),
-            columns: Vec::new(),
-            text_hits: Vec::new(),
-            emit: &mut *scan.emit,
-            batch: scan.batch,
-        });
+        let layout = Layout::new(det, table.columns.clone(), table.key_names());
         let blob_reader = self.blob_reader.get_or_insert_with(Reader::default);
-        let mut text = TableText {
-            rt: &self.rt,
-            rows,
-            pending: Vec::new(),
-            pos: 0,
-            rendered: 0,
-            row: 0,
-            done: false,
-            error: None,
-            halt: None,
-            shared: &shared,
+        let mut source = SqliteRows { rt: &self.rt, rows, key_fields, value: Vec::new() };
+        let mut render = Render {
+            reader: &mut *scan.reader,
             blob_reader,
             scanner: scan.scanner,
             cancel: scan.cancel,
-            deadline: scan.deadline,
+            deadline: Some(scan.deadline),
+            emit: &mut *scan.emit,
+            batch: scan.batch,
         };
-        let result = scan.reader.scan_stream(&mut text, None, scan.scanner, scan.cancel, &mut |mut hit| {
-            let mut sh = shared.borrow_mut();
-            let Some((row, col)) = sh.index.locate(hit.byte_offset) else { return };
-            hit.line_in_piece = row.saturating_sub(1);
-            sh.text_hits.push((col, hit));
-            if sh.text_hits.len() >= sh.batch {
-                sh.flush(PieceStats::default());
-            }
-        });
-        let rows_read = text.row;
-        let (error, halt) = (text.error.take(), text.halt.take());
-        drop(text);
-        let mut sh = shared.into_inner();
-        let stats = result.as_ref().copied().unwrap_or_default();
-        let mut text_stats = stats;
-        text_stats.bytes = 0;
-        sh.flush(text_stats);
-        (sh.emit)(CellHits { column: None, blob: false, hits: Vec::new(), stats });
+        let done = render::scan_rows(&layout, &mut source, &mut render);
         // A statement interrupted by the progress handler ends in an error: it is the
         // time limit.
-        let halt = halt.or_else(|| (Instant::now() > scan.deadline).then_some(Halt::Time));
-        match halt {
-            Some(Halt::Time) => return Err(SqliteError::Time(scan.max_time.as_secs_f64())),
-            Some(Halt::Cancelled) => return Err(SqliteError::Cancelled),
-            None => {}
+        let stop = match done.stop {
+            Some(Stop::Failed(_)) | None if Instant::now() > scan.deadline => Some(Stop::Time),
+            s => s,
+        };
+        match stop {
+            None => Ok(done.rows),
+            Some(Stop::Time) => Err(SqliteError::Time(scan.max_time.as_secs_f64())),
+            Some(Stop::Cancelled) => Err(SqliteError::Cancelled),
+            Some(Stop::Failed(reason)) => Err(SqliteError::Table { table: table.qualified.clone(), reason }),
         }
-        if let Some(e) = error {
-            return Err(SqliteError::Table { table: table.qualified.clone(), reason: e });
-        }
-        if let Err(e) = result {
-            return Err(SqliteError::Table { table: table.qualified.clone(), reason: e.kind().to_string() });
-        }
-        if scan.cancel.load(Ordering::Relaxed) {
-            return Err(SqliteError::Cancelled);
-        }
-        Ok(rows_read)
     }
+}
+
+/// Rows of a SQLite table: key values first, then the columns.
+struct SqliteRows<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    rows: BoxStream<'a, Result<SqliteRow, sqlx::Error>>,
+    key_fields: usize,
+    value: Vec<u8>,
+}
+
+impl RowSource for SqliteRows<'_> {
+    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
+        let row = match self.rt.block_on(self.rows.try_next()) {
+            Ok(Some(row)) => row,
+            Ok(None) => return Ok(false),
+            Err(e) => return Err(Stop::Failed(reason(&e))),
+        };
+        let mut keys = Vec::with_capacity(self.key_fields);
+        for i in 0..row.len() {
+            let v = row.try_get_raw(i).ok().filter(|v| !v.is_null());
+            self.value.clear();
+            if i < self.key_fields {
+                if let Some(v) = v {
+                    render_value(&mut self.value, v);
+                }
+                keys.push(self.value.clone());
+                continue;
+            }
+            match v {
+                None => out.null(),
+                Some(v) if v.type_info().name() == "BLOB" => match <&[u8] as Decode<Sqlite>>::decode(v) {
+                    Ok(b) => out.blob(b),
+                    Err(_) => out.null(),
+                },
+                Some(v) => {
+                    render_value(&mut self.value, v);
+                    out.text(&self.value);
+                }
+            }
+        }
+        for k in &keys {
+            out.key(k);
+        }
+        Ok(true)
+    }
+}
+
+/// Appends a value as text: INTEGER as decimal digits, a whole REAL as integer digits,
+/// TEXT (and, for keys, BLOB) bytes as stored.
+fn render_value(out: &mut Vec<u8>, v: SqliteValueRef<'_>) {
+    match v.type_info().name() {
+        "INTEGER" | "BOOLEAN" | "INT4" => {
+            if let Ok(i) = <i64 as Decode<Sqlite>>::decode(v) {
+                out.extend_from_slice(i.to_string().as_bytes());
+            }
+        }
+        "REAL" => {
+            if let Ok(f) = <f64 as Decode<Sqlite>>::decode(v) {
+                let s = if f.is_finite() && f.fract() == 0.0 { format!("{f:.0}") } else { format!("{f}") };
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+        _ => {
+            if let Ok(b) = <&[u8] as Decode<Sqlite>>::decode(v) {
+                out.extend_from_slice(b);
+            }
+        }
+    }
+}
+
+/// Column `i` of a schema row as text.
+fn text_at(row: &SqliteRow, i: usize) -> Result<String, SqliteError> {
+    let raw = row.try_get_raw(i).map_err(|e| SqliteError::Open(reason(&e)))?;
+    if raw.is_null() {
+        return Ok(String::new());
+    }
+    let bytes = <&[u8] as Decode<Sqlite>>::decode(raw).map_err(|_| SqliteError::Open("bad schema".into()))?;
+    Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 impl Drop for Database {
@@ -429,8 +515,9 @@ impl ItemScanner<'_> {
                 max_time,
                 emit: &mut emit,
                 batch: LEAF_BATCH,
+                sample: None,
             };
-            match db.scan_table(table, &mut scan) {
+            match db.scan_table(self.scanner.detectors(), table, &mut scan) {
                 Ok(_) => {}
                 Err(SqliteError::Cancelled) => return,
                 Err(e @ SqliteError::Time(_)) => {
@@ -473,246 +560,6 @@ fn reason(e: &sqlx::Error) -> String {
         sqlx::Error::Configuration(_) => "bad path for sqlite (not utf-8 or holds nul)".into(),
         _ => "sqlite driver error".into(),
     }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Halt {
-    Time,
-    Cancelled,
-}
-
-/// State shared by the table text (which renders rows and scans BLOBs) and the
-/// scanner's callback (which maps hits back to cells).
-struct Shared<'e> {
-    index: RowIndex,
-    columns: Vec<String>,
-    text_hits: Vec<(usize, Hit)>,
-    emit: &'e mut dyn FnMut(CellHits),
-    batch: usize,
-}
-
-impl Shared<'_> {
-    /// Hands on the held text findings, one batch per column.
-    fn flush(&mut self, stats: PieceStats) {
-        if self.text_hits.is_empty() {
-            return;
-        }
-        let mut hits = std::mem::take(&mut self.text_hits);
-        hits.sort_by_key(|(col, h)| (*col, h.byte_offset));
-        let mut start = 0;
-        while start < hits.len() {
-            let col = hits[start].0;
-            let end = start + hits[start..].iter().take_while(|(c, _)| *c == col).count();
-            let batch: Vec<Hit> = hits[start..end].iter().map(|(_, h)| h.clone()).collect();
-            let column = self.columns.get(col).cloned().unwrap_or_default();
-            (self.emit)(CellHits { column: Some(column), blob: false, hits: batch, stats });
-            start = end;
-        }
-    }
-}
-
-/// Where the rows and fields recently rendered start in the table text: enough of them
-/// to map any hit the scanner can still report (its chunk plus overlaps), no more.
-#[derive(Debug)]
-struct RowIndex {
-    /// `(row start offset, row number, index of its first field in `fields`)`; row 0 is
-    /// the header line.
-    rows: VecDeque<(u64, u64, u64)>,
-    /// Field start offsets.
-    fields: VecDeque<u64>,
-    /// Fields dropped from the front of `fields`.
-    fields_base: u64,
-    /// How far behind the rendering position rows are kept.
-    keep: u64,
-}
-
-impl RowIndex {
-    fn new(keep: u64) -> RowIndex {
-        RowIndex { rows: VecDeque::new(), fields: VecDeque::new(), fields_base: 0, keep }
-    }
-
-    fn start_row(&mut self, at: u64, row: u64) {
-        let first = self.fields_base + self.fields.len() as u64;
-        self.rows.push_back((at, row, first));
-        // Drop rows that end (where the next begins) long before this one.
-        while self.rows.len() > 2 && self.rows[1].0 + self.keep < at {
-            self.rows.pop_front();
-            let first_kept = self.rows[0].2;
-            while self.fields_base < first_kept {
-                self.fields.pop_front();
-                self.fields_base += 1;
-            }
-        }
-    }
-
-    fn start_field(&mut self, at: u64) {
-        self.fields.push_back(at);
-    }
-
-    /// `(row, column)` of the byte at `offset`.
-    fn locate(&self, offset: u64) -> Option<(u64, usize)> {
-        let i = self.rows.partition_point(|r| r.0 <= offset).checked_sub(1)?;
-        let (_, row, first) = self.rows[i];
-        let end = self.rows.get(i + 1).map_or(self.fields_base + self.fields.len() as u64, |r| r.2);
-        let lo = usize::try_from(first.checked_sub(self.fields_base)?).ok()?;
-        let hi = usize::try_from(end - self.fields_base).ok()?;
-        let fields = self.fields.range(lo..hi);
-        let col = fields.take_while(|f| **f <= offset).count().checked_sub(1)?;
-        Some((row, col))
-    }
-}
-
-/// A table as a `Read`: rows are fetched and rendered as the scanner asks for bytes.
-struct TableText<'a, 'e> {
-    rt: &'a tokio::runtime::Runtime,
-    rows: BoxStream<'a, Result<SqliteRow, sqlx::Error>>,
-    pending: Vec<u8>,
-    pos: usize,
-    /// Offset in the table text of `pending[0]`.
-    rendered: u64,
-    /// Rows rendered.
-    row: u64,
-    done: bool,
-    error: Option<String>,
-    halt: Option<Halt>,
-    shared: &'a RefCell<Shared<'e>>,
-    blob_reader: &'a mut Reader,
-    scanner: &'a Scanner,
-    cancel: &'a AtomicBool,
-    deadline: Instant,
-}
-
-impl TableText<'_, '_> {
-    /// Fetches and renders the next row (and the header before the first). Returns
-    /// false at the end of the table, on an error or when halted.
-    fn next_row(&mut self) -> bool {
-        if self.row.is_multiple_of(CHECK_EVERY) {
-            if self.cancel.load(Ordering::Relaxed) {
-                self.halt = Some(Halt::Cancelled);
-                return false;
-            }
-            if Instant::now() > self.deadline {
-                self.halt = Some(Halt::Time);
-                return false;
-            }
-        }
-        let row = match self.rt.block_on(self.rows.try_next()) {
-            Ok(Some(row)) => row,
-            Ok(None) => return false,
-            Err(e) => {
-                self.error = Some(reason(&e));
-                return false;
-            }
-        };
-        self.rendered += self.pending.len() as u64;
-        self.pending.clear();
-        self.pos = 0;
-        if self.row == 0 {
-            let names: Vec<String> = row.columns().iter().map(|c| c.name().to_owned()).collect();
-            let mut sh = self.shared.borrow_mut();
-            sh.index.start_row(self.rendered, 0);
-            for (i, name) in names.iter().enumerate() {
-                if i > 0 {
-                    self.pending.push(b'\t');
-                }
-                sh.index.start_field(self.rendered + self.pending.len() as u64);
-                push_clean(&mut self.pending, name.as_bytes());
-            }
-            self.pending.push(b'\n');
-            sh.columns = names;
-        }
-        self.row += 1;
-        let row_no = self.row;
-        let mut blobs: Vec<(usize, Vec<u8>)> = Vec::new();
-        {
-            let mut sh = self.shared.borrow_mut();
-            sh.index.start_row(self.rendered + self.pending.len() as u64, row_no);
-            for i in 0..row.len() {
-                if i > 0 {
-                    self.pending.push(b'\t');
-                }
-                sh.index.start_field(self.rendered + self.pending.len() as u64);
-                let Ok(v) = row.try_get_raw(i) else { continue };
-                if v.is_null() {
-                    continue;
-                }
-                if let Some(blob) = render(&mut self.pending, v) {
-                    blobs.push((i, blob));
-                }
-            }
-            self.pending.push(b'\n');
-        }
-        drop(row);
-        for (col, blob) in blobs {
-            self.scan_blob(row_no, col, &blob);
-        }
-        true
-    }
-
-    fn scan_blob(&mut self, row: u64, col: usize, blob: &[u8]) {
-        let mut hits = Vec::new();
-        let mut input = blob;
-        let stats = self
-            .blob_reader
-            .scan_stream(&mut input, None, self.scanner, self.cancel, &mut |mut h| {
-                h.line_in_piece = row - 1;
-                hits.push(h);
-            })
-            .unwrap_or_default();
-        let mut sh = self.shared.borrow_mut();
-        let column = sh.columns.get(col).cloned();
-        (sh.emit)(CellHits { column, blob: true, hits, stats });
-    }
-}
-
-impl Read for TableText<'_, '_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.pending.len() {
-            if self.done || !self.next_row() {
-                self.done = true;
-                return Ok(0);
-            }
-        }
-        let n = buf.len().min(self.pending.len() - self.pos);
-        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// Appends a value as text; a BLOB is returned instead, to be scanned on its own.
-fn render(out: &mut Vec<u8>, v: SqliteValueRef<'_>) -> Option<Vec<u8>> {
-    let ty = match v.type_info().name() {
-        "INTEGER" | "BOOLEAN" | "INT4" => "INTEGER",
-        "REAL" => "REAL",
-        "BLOB" => "BLOB",
-        _ => "TEXT",
-    };
-    match ty {
-        "INTEGER" => {
-            if let Ok(i) = <i64 as Decode<Sqlite>>::decode(v) {
-                out.extend_from_slice(i.to_string().as_bytes());
-            }
-        }
-        "REAL" => {
-            if let Ok(f) = <f64 as Decode<Sqlite>>::decode(v) {
-                let s = if f.is_finite() && f.fract() == 0.0 { format!("{f:.0}") } else { format!("{f}") };
-                out.extend_from_slice(s.as_bytes());
-            }
-        }
-        "BLOB" => return <&[u8] as Decode<Sqlite>>::decode(v).ok().map(<[u8]>::to_vec),
-        _ => {
-            if let Ok(b) = <&[u8] as Decode<Sqlite>>::decode(v) {
-                push_clean(out, b);
-            }
-        }
-    }
-    None
-}
-
-/// Appends `bytes` with tabs, CR and LF turned into spaces (they would split the row).
-fn push_clean(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend(bytes.iter().map(|&b| if matches!(b, b'\t' | b'\n' | b'\r') { b' ' } else { b }));
 }
 
 #[cfg(test)]
@@ -845,34 +692,5 @@ mod tests {
         assert!(!sniff(b"SQLite format 3"));
         assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
         assert_eq!(quote_ident("12 x"), "\"12 x\"");
-    }
-
-    #[test]
-    fn row_index_locates_cells_and_forgets_old_rows() {
-        let mut ix = RowIndex::new(100);
-        ix.start_row(0, 0);
-        ix.start_field(0);
-        ix.start_field(5);
-        ix.start_row(10, 1);
-        ix.start_field(10);
-        ix.start_field(14);
-        assert_eq!(ix.locate(3), Some((0, 0)));
-        assert_eq!(ix.locate(12), Some((1, 0)));
-        assert_eq!(ix.locate(14), Some((1, 1)));
-        assert_eq!(ix.locate(99), Some((1, 1)));
-        ix.start_row(500, 2);
-        ix.start_field(500);
-        ix.start_row(1000, 3);
-        ix.start_field(1000);
-        assert_eq!(ix.locate(3), None, "old rows are dropped");
-        assert_eq!(ix.locate(600), Some((2, 0)));
-        assert_eq!(ix.locate(1001), Some((3, 0)));
-    }
-
-    #[test]
-    fn clean_values() {
-        let mut out = Vec::new();
-        push_clean(&mut out, b"a\tb\r\nc");
-        assert_eq!(out, b"a b  c");
     }
 }

@@ -1,0 +1,669 @@
+//! Databases scanned by `pansweep db` (SPEC §6): PostgreSQL, MySQL/MariaDB and SQLite,
+//! read-only, streamed in constant memory, each table rendered as text for the engine
+//! ([`render`]) so that row linkage works the same way for every engine.
+//!
+//! - [`DbUrl`] holds a URL and its password apart: what is shown is the URL with the
+//!   password removed, and every error text is scrubbed of the password.
+//! - [`Conn`] is one read-only connection (a read-only session, a statement timeout,
+//!   SQLite opened `mode=ro`): it lists the tables ([`Conn::discover`]), cuts big ones
+//!   into key ranges ([`Conn::plan`]) and scans one part ([`Conn::scan_part`]).
+//! - A table is read in primary-key order, one page at a time (keyset paging: short
+//!   statements, no long snapshot, nothing held but one page); a table without a key is
+//!   read with one streaming statement whose rows arrive as they are scanned.
+//!
+//! The API is synchronous: each connection drives sqlx on a tokio current-thread runtime
+//! of its own, so the pipeline runs one connection per worker thread. Every statement
+//! pansweep sends is in docs/databases.md.
+
+pub mod mysql;
+pub mod postgres;
+pub mod render;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use self::render::{Render, Stop};
+use crate::detectors::DetectorSet;
+use crate::source::sqlite;
+
+/// A database engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+    /// A SQLite file.
+    Sqlite,
+}
+
+impl Engine {
+    /// The `engine` field of findings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// What went wrong with a database. Messages are lowercase, name the URL (without its
+/// password) or the table, and never hold the password or a value read from a table.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL cannot be used.
+    #[error("bad database url {url}: {reason}")]
+    Url {
+        /// The URL as shown (password removed).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The connection could not be made (or was lost).
+    #[error("cannot connect to {url}: {reason}")]
+    Connect {
+        /// The URL as shown.
+        url: String,
+        /// What the driver said (scrubbed).
+        reason: String,
+    },
+    /// A statement failed.
+    #[error("{url}: {reason}")]
+    Query {
+        /// The URL as shown.
+        url: String,
+        /// What the server said (scrubbed).
+        reason: String,
+    },
+}
+
+/// A database URL with its password held apart.
+#[derive(Clone)]
+pub struct DbUrl {
+    engine: Engine,
+    /// The URL to connect with (no password in it).
+    url: url::Url,
+    /// SQLite: the file.
+    path: Option<PathBuf>,
+    password: Option<String>,
+    shown: String,
+}
+
+impl fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbUrl").field("url", &self.shown).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// Query parameters that can carry a secret; they are taken out of the URL.
+const SECRET_PARAMS: [&str; 3] = ["password", "sslpassword", "passfile"];
+
+impl DbUrl {
+    /// Parses `raw`; `password` is used when the URL holds none (from
+    /// `PANSWEEP_DB_PASSWORD` or `--password-stdin`).
+    pub fn parse(raw: &str, password: Option<&str>) -> Result<DbUrl, DbError> {
+        let bad = |reason: &str, shown: String| DbError::Url { url: shown, reason: reason.to_owned() };
+        let scheme = raw.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if scheme == "sqlite" {
+            let rest = &raw[raw.find(':').map_or(0, |i| i + 1)..];
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            let rest = rest.split('?').next().unwrap_or("");
+            let shown = format!("sqlite://{}", crate::report::redact_digits(rest));
+            if rest.is_empty() {
+                return Err(bad("no file name", shown));
+            }
+            let decoded = percent_decode(rest);
+            return Ok(DbUrl {
+                engine: Engine::Sqlite,
+                url: url::Url::parse("sqlite://local").map_err(|_| bad("cannot parse", shown.clone()))?,
+                path: Some(PathBuf::from(decoded)),
+                password: None,
+                shown,
+            });
+        }
+        let engine = match scheme.as_str() {
+            "postgres" | "postgresql" => Engine::Postgres,
+            "mysql" | "mariadb" => Engine::Mysql,
+            _ => {
+                return Err(bad(
+                    "unknown scheme (use postgres://, postgresql://, mysql://, mariadb:// or sqlite://)",
+                    crate::report::redact_arg(raw),
+                ));
+            }
+        };
+        let mut url = url::Url::parse(raw).map_err(|e| bad(&e.to_string(), crate::report::redact_arg(raw)))?;
+        let mut secret = url.password().map(percent_decode);
+        let _ = url.set_password(None);
+        let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        if pairs.iter().any(|(k, _)| SECRET_PARAMS.contains(&k.as_str())) {
+            if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "password") {
+                secret.get_or_insert_with(|| v.clone());
+            }
+            let kept: Vec<_> = pairs.iter().filter(|(k, _)| !SECRET_PARAMS.contains(&k.as_str())).collect();
+            if kept.is_empty() {
+                url.set_query(None);
+            } else {
+                url.query_pairs_mut().clear().extend_pairs(kept);
+            }
+        }
+        if engine == Engine::Mysql && url.scheme() != "mysql" {
+            // `mariadb://` is ours; the driver speaks `mysql://`.
+            let rebuilt = format!("mysql{}", &url.as_str()[url.scheme().len()..]);
+            url = url::Url::parse(&rebuilt).map_err(|e| bad(&e.to_string(), String::new()))?;
+        }
+        if url.host_str().is_none_or(str::is_empty) && !url.query_pairs().any(|(k, _)| k == "host" || k == "socket") {
+            return Err(bad("no host", crate::report::redact_arg(raw)));
+        }
+        let password = secret.filter(|p| !p.is_empty()).or_else(|| password.map(str::to_owned));
+        let mut shown_url = url.clone();
+        if engine == Engine::Mysql && scheme == "mariadb" {
+            let s = format!("mariadb{}", &shown_url.as_str()[shown_url.scheme().len()..]);
+            shown_url = url::Url::parse(&s).unwrap_or(shown_url);
+        }
+        let shown = crate::report::redact_digits(shown_url.as_str()).into_owned();
+        Ok(DbUrl { engine, url, path: None, password, shown })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The URL as it may be shown: no password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The database named in the URL (MySQL: the default scope).
+    fn database(&self) -> Option<String> {
+        let db = self.url.path().trim_start_matches('/');
+        (!db.is_empty()).then(|| percent_decode(db))
+    }
+
+    /// `text` with the password (raw and URL-encoded) replaced by `****`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = crate::report::redact_digits(text).into_owned();
+        if let Some(p) = self.password.as_deref().filter(|p| p.len() >= 3) {
+            out = out.replace(p, "****");
+            let encoded: String = url::form_urlencoded::byte_serialize(p.as_bytes()).collect();
+            out = out.replace(&encoded, "****");
+        }
+        out
+    }
+
+    fn connect_error(&self, reason: &str) -> DbError {
+        DbError::Connect { url: self.shown.clone(), reason: self.scrub(reason) }
+    }
+
+    fn query_error(&self, reason: &str) -> DbError {
+        DbError::Query { url: self.shown.clone(), reason: self.scrub(reason) }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map_or_else(|| s.to_owned(), |(_, v)| v.into_owned())
+}
+
+/// Which tables to read.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Schemas (MySQL: databases) to read; empty = all (MySQL: the URL's database, or all).
+    pub schemas: Vec<String>,
+    /// Tables to read (`name` or `schema.name` globs); empty = all.
+    pub tables: Vec<String>,
+    /// Tables to leave out.
+    pub exclude: Vec<String>,
+    /// Also read views (their base tables are read anyway).
+    pub include_views: bool,
+}
+
+/// Compiled [`Filter`].
+#[derive(Clone, Debug)]
+pub(crate) struct Matcher {
+    schemas: Option<GlobSet>,
+    tables: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+    pub(crate) include_views: bool,
+}
+
+fn globs(list: &[String]) -> Result<Option<GlobSet>, String> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for g in list {
+        b.add(Glob::new(g).map_err(|e| format!("bad glob {g:?}: {e}"))?);
+    }
+    b.build().map(Some).map_err(|e| e.to_string())
+}
+
+impl Matcher {
+    /// Compiles the globs.
+    pub(crate) fn new(f: &Filter) -> Result<Matcher, String> {
+        Ok(Matcher {
+            schemas: globs(&f.schemas)?,
+            tables: globs(&f.tables)?,
+            exclude: globs(&f.exclude)?,
+            include_views: f.include_views,
+        })
+    }
+
+    /// Whether `schema` is in scope (`default`: when no `--schema` was given).
+    pub(crate) fn schema(&self, schema: &str, default: bool) -> bool {
+        self.schemas.as_ref().map_or(default, |g| g.is_match(schema))
+    }
+
+    /// Whether the table is in scope.
+    pub(crate) fn table(&self, schema: &str, name: &str) -> bool {
+        let qualified = format!("{schema}.{name}");
+        let hit = |g: &GlobSet| g.is_match(name) || g.is_match(&qualified);
+        self.tables.as_ref().is_none_or(hit) && !self.exclude.as_ref().is_some_and(hit)
+    }
+}
+
+/// How a column's values are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColKind {
+    /// Text (and anything the server writes as text: JSON, XML, arrays, enums).
+    Text,
+    /// Integer or decimal numbers (12–19 digit integers are card-number candidates).
+    Number,
+    /// Binary (bytea, BLOB): scanned through the full decoder stack.
+    Binary,
+    /// A date named like an expiry: read as expiry evidence for the row.
+    Date,
+}
+
+/// A column to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// Its name.
+    pub name: String,
+    /// How it is read.
+    pub kind: ColKind,
+    /// The server's type name (for messages and docs).
+    pub type_name: String,
+}
+
+/// A key column: name and what the keyset condition needs to compare it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyColumn {
+    /// Its name.
+    pub name: String,
+    /// PostgreSQL: the type (`format_type`) the text value is cast back to; MySQL: how
+    /// a value is written as a literal.
+    pub cast: KeyCast,
+}
+
+/// How a key value goes back into a keyset condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyCast {
+    /// PostgreSQL: `$n::text::<type>`.
+    PgType(String),
+    /// MySQL integer: the digits.
+    Integer,
+    /// MySQL character string: `CONVERT(X'…' USING charset) COLLATE collation`.
+    Chars {
+        /// Character set name.
+        charset: String,
+        /// Collation name.
+        collation: String,
+    },
+    /// MySQL binary string: `X'…'`.
+    Bytes,
+    /// MySQL date or time: `CAST(X'…' AS CHAR)`, converted by the server.
+    Temporal,
+}
+
+/// A table to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// Schema (MySQL: database; SQLite: `main`).
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// `schema.name`, as reported.
+    pub qualified: String,
+    /// Columns read, in order.
+    pub columns: Vec<Column>,
+    /// Columns not read (types that cannot hold card data), for the record.
+    pub unread: usize,
+    /// Primary key usable for keyset paging; empty: read with one streaming statement.
+    pub key: Vec<KeyColumn>,
+    /// Estimated rows (0 = unknown).
+    pub est_rows: u64,
+    /// PostgreSQL: a partitioned table (read whole, without `ONLY`).
+    pub partitioned: bool,
+    /// The user may not read it (no SELECT privilege on any column): reported as skipped.
+    pub denied: bool,
+}
+
+/// One part of a table: all of it, or a range of its integer key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// The table.
+    pub table: Arc<Table>,
+    /// `(from, to)`: key >= from (when set) and key < to (when set).
+    pub range: Option<(Option<i64>, Option<i64>)>,
+    /// Index of this part and number of parts of the table.
+    pub index: usize,
+    /// Parts of the table.
+    pub count: usize,
+}
+
+/// How a part was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartResult {
+    /// Rows read.
+    pub rows: u64,
+    /// Bytes of table text.
+    pub bytes: u64,
+    /// Why it stopped early (a failure, the time limit, Ctrl-C).
+    pub stop: Option<Stop>,
+    /// The connection is no longer usable (it must be made again for the next part).
+    pub broken: bool,
+}
+
+/// Options for every connection of a run.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    /// Statement timeout (and, for a streaming read, the longest wait for one row).
+    pub statement_timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Read at most this many rows per table.
+    pub sample: Option<u64>,
+    /// Tables with at least this many (estimated) rows and an integer key are split
+    /// into one range per connection.
+    pub split_rows: u64,
+}
+
+impl Default for DbOptions {
+    fn default() -> DbOptions {
+        DbOptions {
+            statement_timeout: Duration::from_mins(1),
+            connect_timeout: Duration::from_secs(30),
+            sample: None,
+            split_rows: 100_000,
+        }
+    }
+}
+
+/// Target bytes of one page: the page size adapts to the rows seen.
+const PAGE_BYTES: u64 = 4 << 20;
+/// Rows of the first page, and bounds of later ones.
+const PAGE_FIRST: u64 = 1000;
+const PAGE_MIN: u64 = 50;
+const PAGE_MAX: u64 = 20_000;
+
+/// Rows to ask for in the next page, from the rows and bytes seen so far.
+fn page_rows(rows: u64, bytes: u64, sample_left: Option<u64>) -> u64 {
+    let n = if rows == 0 { PAGE_FIRST } else { (PAGE_BYTES * rows / bytes.max(1)).clamp(PAGE_MIN, PAGE_MAX) };
+    sample_left.map_or(n, |s| n.min(s))
+}
+
+/// One read-only connection.
+pub struct Conn {
+    rt: tokio::runtime::Runtime,
+    url: Arc<DbUrl>,
+    opts: DbOptions,
+    inner: Inner,
+}
+
+enum Inner {
+    Pg(sqlx::postgres::PgConnection),
+    My(sqlx::mysql::MySqlConnection, mysql::Flavor),
+    Lite(Box<sqlite::Database>, Vec<sqlite::Table>),
+}
+
+impl Conn {
+    /// Connects read-only.
+    pub fn connect(url: Arc<DbUrl>, opts: &DbOptions) -> Result<Conn, DbError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| url.connect_error(&format!("cannot start the database driver: {e}")))?;
+        let inner = match url.engine {
+            Engine::Postgres => Inner::Pg(postgres::connect(&rt, &url, opts)?),
+            Engine::Mysql => {
+                let (c, flavor) = mysql::connect(&rt, &url, opts)?;
+                Inner::My(c, flavor)
+            }
+            Engine::Sqlite => {
+                let path = url.path.as_deref().unwrap_or(std::path::Path::new(""));
+                if path.to_str().is_none() {
+                    return Err(url.connect_error("the file name is not utf-8"));
+                }
+                std::fs::metadata(path)
+                    .map_err(|e| url.connect_error(&crate::source::lowercase_first(&e.to_string())))?;
+                let mut db = sqlite::Database::open(sqlite::Source::File(path))
+                    .map_err(|e| url.connect_error(&e.to_string()))?;
+                let tables = db.tables().map_err(|e| url.connect_error(&e.to_string()))?;
+                Inner::Lite(Box::new(db), tables)
+            }
+        };
+        Ok(Conn { rt, url, opts: opts.clone(), inner })
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &Arc<DbUrl> {
+        &self.url
+    }
+
+    /// Every table in scope with the columns to read.
+    pub fn discover(&mut self, filter: &Filter, det: &DetectorSet) -> Result<Vec<Table>, DbError> {
+        let m = Matcher::new(filter).map_err(|e| self.url.query_error(&e))?;
+        match &mut self.inner {
+            Inner::Pg(c) => postgres::discover(&self.rt, c, &self.url, &m, det),
+            Inner::My(c, _) => mysql::discover(&self.rt, c, &self.url, &m, det),
+            Inner::Lite(_, tables) => Ok(tables
+                .iter()
+                .filter(|t| m.schema("main", true) && m.table("main", &t.name))
+                .map(|t| Table {
+                    schema: "main".into(),
+                    name: t.name.clone(),
+                    qualified: t.qualified.clone(),
+                    columns: t
+                        .columns
+                        .iter()
+                        .map(|c| Column { name: c.clone(), kind: ColKind::Text, type_name: String::new() })
+                        .collect(),
+                    unread: 0,
+                    key: t.key.iter().map(|k| KeyColumn { name: k.clone(), cast: KeyCast::Bytes }).collect(),
+                    est_rows: 0,
+                    partitioned: false,
+                    denied: false,
+                })
+                .collect()),
+        }
+    }
+
+    /// The parts of `table`: one, or one per connection for a big table with an
+    /// integer key (split at even steps between its smallest and largest key).
+    pub fn plan(&mut self, table: &Arc<Table>, connections: usize) -> Result<Vec<Part>, DbError> {
+        let whole = || vec![Part { table: table.clone(), range: None, index: 0, count: 1 }];
+        if connections < 2 || table.est_rows < self.opts.split_rows || self.opts.sample.is_some() {
+            return Ok(whole());
+        }
+        let bounds = match &mut self.inner {
+            Inner::Pg(c) => postgres::key_bounds(&self.rt, c, &self.url, table)?,
+            Inner::My(c, _) => mysql::key_bounds(&self.rt, c, &self.url, table)?,
+            Inner::Lite(..) => None,
+        };
+        let Some((lo, hi)) = bounds else { return Ok(whole()) };
+        let span = i128::from(hi) - i128::from(lo) + 1;
+        let n = connections.min(usize::try_from(span).unwrap_or(usize::MAX)).max(1);
+        if n < 2 {
+            return Ok(whole());
+        }
+        let step = span / n as i128;
+        let cut = |k: usize| i64::try_from(i128::from(lo) + step * k as i128).ok();
+        Ok((0..n)
+            .map(|k| Part {
+                table: table.clone(),
+                range: Some((if k == 0 { None } else { cut(k) }, if k + 1 == n { None } else { cut(k + 1) })),
+                index: k,
+                count: n,
+            })
+            .collect())
+    }
+
+    /// Reads one part through `render`. An error mid-table is in `stop`; `broken` says
+    /// the connection must be made again.
+    pub fn scan_part(&mut self, part: &Part, det: &DetectorSet, render: &mut Render<'_>) -> PartResult {
+        match &mut self.inner {
+            Inner::Pg(c) => postgres::scan(&self.rt, c, &self.url, &self.opts, part, det, render),
+            Inner::My(c, flavor) => mysql::scan(&self.rt, c, *flavor, &self.url, &self.opts, part, det, render),
+            Inner::Lite(db, tables) => {
+                let Some(t) = tables.iter().find(|t| t.name == part.table.name) else {
+                    return PartResult {
+                        rows: 0,
+                        bytes: 0,
+                        stop: Some(Stop::Failed("table vanished".into())),
+                        broken: false,
+                    };
+                };
+                let mut bytes = 0;
+                let mut emit = |c: render::CellHits| {
+                    if c.column.is_none() {
+                        bytes = c.stats.bytes;
+                    }
+                    (render.emit)(c);
+                };
+                let max_time = Duration::from_hours(24 * 365);
+                let mut scan = sqlite::TableScan {
+                    reader: &mut *render.reader,
+                    scanner: render.scanner,
+                    cancel: render.cancel,
+                    deadline: std::time::Instant::now() + max_time,
+                    max_time,
+                    emit: &mut emit,
+                    batch: render.batch,
+                    sample: self.opts.sample,
+                };
+                let r = db.scan_table(det, t, &mut scan);
+                let (rows, stop) = match r {
+                    Ok(rows) => (rows, None),
+                    Err(sqlite::SqliteError::Cancelled) => (0, Some(Stop::Cancelled)),
+                    Err(e) => (0, Some(Stop::Failed(e.to_string()))),
+                };
+                PartResult { rows, bytes, stop, broken: false }
+            }
+        }
+    }
+}
+
+/// Reads a whole table or key range page by page: the shared loop of the keyset engines.
+/// `fetch(after, limit)` returns the next page (rows as cells) and the last row's key.
+pub(crate) struct Pager {
+    /// Rows read so far.
+    pub rows: u64,
+    /// Bytes of values read so far (for the page size).
+    pub bytes: u64,
+}
+
+impl Pager {
+    pub(crate) fn next_limit(&self, sample: Option<u64>) -> Option<u64> {
+        let left = match sample {
+            Some(s) if self.rows >= s => return None,
+            Some(s) => Some(s - self.rows),
+            None => None,
+        };
+        Some(page_rows(self.rows, self.bytes, left))
+    }
+}
+
+/// Whether a column named `name` holds an expiry (so a date column is worth reading).
+pub(crate) fn expiry_named(det: &DetectorSet, name: &str) -> bool {
+    use crate::detectors::spec::HintElement;
+    matches!(det.column_element(name), Some(HintElement::Expiry | HintElement::ExpiryMonth | HintElement::ExpiryYear))
+}
+
+/// Hex digits of `bytes` (for literals).
+pub(crate) fn hex_upper(bytes: &[u8]) -> String {
+    crate::finding::hex(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_held_apart_and_never_shown() {
+        let u = DbUrl::parse("postgres://app:s3cr%40t@db1:5432/shop?sslmode=require", None).unwrap();
+        assert_eq!(u.shown(), "postgres://app@db1:5432/shop?sslmode=require");
+        assert_eq!(u.password.as_deref(), Some("s3cr@t"));
+        assert!(!format!("{u:?} {u}").contains("s3cr"));
+        assert_eq!(u.scrub("auth failed for s3cr@t and s3cr%40t"), "auth failed for **** and ****");
+        let u = DbUrl::parse("postgresql://app@db1/shop?password=hunter22&application_name=x", None).unwrap();
+        assert_eq!(u.shown(), "postgresql://app@db1/shop?application_name=x");
+        assert_eq!(u.password.as_deref(), Some("hunter22"));
+        let u = DbUrl::parse("mariadb://root@127.0.0.1:3306/test", Some("fromenv")).unwrap();
+        assert_eq!(u.engine(), Engine::Mysql);
+        assert_eq!(u.shown(), "mariadb://root@127.0.0.1:3306/test");
+        assert_eq!(u.url.scheme(), "mysql");
+        assert_eq!(u.password.as_deref(), Some("fromenv"));
+        assert_eq!(u.database().as_deref(), Some("test"));
+        let u = DbUrl::parse("mysql://root:pw1@h/", Some("fromenv")).unwrap();
+        assert_eq!(u.password.as_deref(), Some("pw1"), "the url's password comes first");
+        assert_eq!(u.database(), None);
+    }
+
+    #[test]
+    fn sqlite_urls() {
+        let u = DbUrl::parse("sqlite:///var/db/app.db?mode=ro", None).unwrap();
+        assert_eq!(u.engine(), Engine::Sqlite);
+        assert_eq!(u.path.as_deref(), Some(std::path::Path::new("/var/db/app.db")));
+        let u = DbUrl::parse("sqlite://rel/dir/a%20b.db", None).unwrap();
+        assert_eq!(u.path.as_deref(), Some(std::path::Path::new("rel/dir/a b.db")));
+        assert!(DbUrl::parse("sqlite://", None).is_err());
+    }
+
+    #[test]
+    fn bad_urls_say_why_without_the_password() {
+        let e = DbUrl::parse("oracle://u:topsecret@h/db", None).unwrap_err().to_string();
+        assert!(e.contains("unknown scheme") && !e.contains("topsecret"), "{e}");
+        let e = DbUrl::parse("postgres://u:topsecret@/db", None).unwrap_err().to_string();
+        assert!(!e.contains("topsecret"), "{e}");
+    }
+
+    #[test]
+    fn filters() {
+        let m = Matcher::new(&Filter {
+            schemas: vec!["shop*".into()],
+            tables: vec!["order*".into(), "billing.*".into()],
+            exclude: vec!["orders_archive".into()],
+            include_views: false,
+        })
+        .unwrap();
+        assert!(m.schema("shop_jp", false) && !m.schema("public", true));
+        assert!(m.table("shop", "orders") && m.table("billing", "cards"));
+        assert!(!m.table("shop", "orders_archive") && !m.table("shop", "users"));
+        let all = Matcher::new(&Filter::default()).unwrap();
+        assert!(all.schema("x", true) && !all.schema("x", false) && all.table("x", "注文"));
+    }
+
+    #[test]
+    fn pages_adapt_to_row_size() {
+        assert_eq!(page_rows(0, 0, None), PAGE_FIRST);
+        assert_eq!(page_rows(1000, 100_000, None), PAGE_MAX);
+        assert_eq!(page_rows(10, 100 << 20, None), PAGE_MIN);
+        assert_eq!(page_rows(1000, 100_000, Some(7)), 7);
+        let p = Pager { rows: 10, bytes: 100 };
+        assert_eq!(p.next_limit(Some(10)), None);
+        assert_eq!(p.next_limit(Some(15)), Some(5));
+    }
+}

@@ -1,0 +1,452 @@
+//! PostgreSQL: a read-only session (`default_transaction_read_only`, checked after
+//! connecting), tables and columns from `pg_catalog`, rows in primary-key order one page
+//! at a time with every value cast to text except `bytea` (sent as its bytes).
+
+use std::future::Future;
+use std::time::Duration;
+
+use std::collections::VecDeque;
+
+use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
+
+use super::render::{self, Layout, Render, RowOut, RowSource, Stop};
+use super::{ColKind, Column, DbError, DbOptions, DbUrl, KeyCast, KeyColumn, Matcher, Pager, Part, PartResult, Table};
+use crate::detectors::DetectorSet;
+
+/// `"name"` with inner quotes doubled.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub(super) fn connect(rt: &tokio::runtime::Runtime, url: &DbUrl, opts: &DbOptions) -> Result<PgConnection, DbError> {
+    let mut o = PgConnectOptions::from_url(&url.url).map_err(|e| url.connect_error(&e.to_string()))?;
+    if let Some(p) = &url.password {
+        o = o.password(p);
+    }
+    let timeout_ms = opts.statement_timeout.as_millis().to_string();
+    o = o.application_name("pansweep").options([
+        ("default_transaction_read_only", "on"),
+        ("statement_timeout", timeout_ms.as_str()),
+        ("lock_timeout", timeout_ms.as_str()),
+    ]);
+    let mut conn = run(rt, opts.connect_timeout, o.connect()).map_err(|e| url.connect_error(&reason(&e)))?;
+    // A pooler may drop start-up options: never scan on a session that could write.
+    let ro: String = run(
+        rt,
+        opts.connect_timeout,
+        sqlx::query_scalar("SELECT current_setting('transaction_read_only')").fetch_one(&mut conn),
+    )
+    .map_err(|e| url.connect_error(&reason(&e)))?;
+    if ro != "on" {
+        return Err(url.connect_error("the session is not read-only (default_transaction_read_only was not applied)"));
+    }
+    Ok(conn)
+}
+
+/// Runs a future on the connection's runtime with a time limit.
+fn run<T>(
+    rt: &tokio::runtime::Runtime,
+    limit: Duration,
+    f: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    rt.block_on(async {
+        tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
+            Err(sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within the time limit")))
+        })
+    })
+}
+
+/// A fixed-shape text for an error: the SQLSTATE and the server's message (which names
+/// objects, not values, except for conversion errors: the caller masks digits).
+pub(super) fn reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| format!(" (sqlstate {c})")).unwrap_or_default();
+            format!("{}{code}", crate::source::lowercase_first(d.message()))
+        }
+        sqlx::Error::Io(io) => format!("connection lost: {}", crate::source::lowercase_first(&io.to_string())),
+        sqlx::Error::Tls(_) => "tls error".into(),
+        sqlx::Error::Protocol(p) => format!("protocol error: {p}"),
+        sqlx::Error::Configuration(c) => format!("bad configuration: {c}"),
+        other => crate::source::lowercase_first(&other.to_string()),
+    }
+}
+
+/// Whether the connection is unusable after `e`.
+fn breaks(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("57") || c.starts_with("08")),
+        _ => true,
+    }
+}
+
+const DISCOVER: &str = "\
+SELECT n.nspname::text, c.relname::text, c.relkind::text,
+       CASE WHEN c.relkind = 'p' THEN coalesce((SELECT sum(greatest(ch.reltuples, 0)) FROM pg_catalog.pg_inherits i
+                 JOIN pg_catalog.pg_class ch ON ch.oid = i.inhrelid WHERE i.inhparent = c.oid), 0)
+            ELSE greatest(c.reltuples, 0) END::float8,
+       a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod),
+       coalesce(bt.typcategory, t.typcategory)::text, coalesce(bt.typname, t.typname)::text,
+       pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')
+         AND pg_catalog.has_schema_privilege(n.oid, 'USAGE'),
+       coalesce(array_position(pk.conkey, a.attnum), 0)::int4
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+LEFT JOIN pg_catalog.pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
+WHERE c.relkind IN ('r', 'p', 'm', 'v', 'f') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
+ORDER BY 1, 2, a.attnum";
+
+/// How a column of this type category and (base) type name is read, if at all.
+fn kind_of(det: &DetectorSet, name: &str, category: &str, base: &str) -> Option<ColKind> {
+    match (category, base) {
+        (_, "bytea") => Some(ColKind::Binary),
+        (_, "int8" | "numeric") => Some(ColKind::Number),
+        (_, "uuid") => None,
+        ("D", _) => super::expiry_named(det, name).then_some(ColKind::Date),
+        // String, enum, array, composite, user-defined (json, jsonb, xml, citext, …).
+        ("S" | "E" | "A" | "C" | "U" | "X", _) => Some(ColKind::Text),
+        _ => None,
+    }
+}
+
+pub(super) fn discover(
+    rt: &tokio::runtime::Runtime,
+    conn: &mut PgConnection,
+    url: &DbUrl,
+    m: &Matcher,
+    det: &DetectorSet,
+) -> Result<Vec<Table>, DbError> {
+    let rows = run(rt, Duration::from_mins(10), sqlx::query(DISCOVER).fetch_all(&mut *conn))
+        .map_err(|e| url.query_error(&format!("cannot list tables: {}", reason(&e))))?;
+    let mut tables: Vec<Table> = Vec::new();
+    let mut keys: Vec<(i32, KeyColumn, bool)> = Vec::new();
+    let mut any_readable = false;
+    let finish = |t: &mut Table, keys: &mut Vec<(i32, KeyColumn, bool)>, any: bool| {
+        keys.sort_by_key(|k| k.0);
+        // Keyset paging needs every key column readable.
+        if keys.iter().all(|k| k.2) {
+            t.key = keys.drain(..).map(|k| k.1).collect();
+        }
+        keys.clear();
+        t.denied = !any;
+    };
+    for row in rows {
+        let g = |i: usize| row.try_get::<String, _>(i).unwrap_or_default();
+        let (schema, name, relkind) = (g(0), g(1), g(2));
+        if !m.schema(&schema, true) || !m.table(&schema, &name) {
+            continue;
+        }
+        if matches!(relkind.as_str(), "v" | "f") && !m.include_views {
+            continue;
+        }
+        let new_table = tables.last().is_none_or(|t| t.schema != schema || t.name != name);
+        if new_table {
+            if let Some(t) = tables.last_mut() {
+                finish(t, &mut keys, any_readable);
+            }
+            any_readable = false;
+            let est: f64 = row.try_get(3).unwrap_or(0.0);
+            tables.push(Table {
+                qualified: format!("{schema}.{name}"),
+                schema: schema.clone(),
+                name: name.clone(),
+                columns: Vec::new(),
+                unread: 0,
+                key: Vec::new(),
+                // An estimate: positive, finite and bounded, so the cast is exact enough.
+                #[allow(clippy::cast_sign_loss)]
+                est_rows: if est.is_finite() && est > 0.0 { est.round().min(1e18) as u64 } else { 0 },
+                partitioned: relkind == "p",
+                denied: false,
+            });
+        }
+        let t = tables.last_mut().expect("a table was pushed");
+        let (col, type_name, category, base) = (g(4), g(5), g(6), g(7));
+        let readable: bool = row.try_get(8).unwrap_or(false);
+        let key_pos: i32 = row.try_get(9).unwrap_or(0);
+        any_readable |= readable;
+        if key_pos > 0 {
+            keys.push((key_pos, KeyColumn { name: col.clone(), cast: KeyCast::PgType(type_name.clone()) }, readable));
+        }
+        match kind_of(det, &col, &category, &base) {
+            Some(kind) if readable => t.columns.push(Column { name: col, kind, type_name }),
+            _ => t.unread += 1,
+        }
+    }
+    if let Some(t) = tables.last_mut() {
+        finish(t, &mut keys, any_readable);
+    }
+    Ok(tables)
+}
+
+/// `FROM [ONLY] "schema"."table" AS t0` (`ONLY`: rows of inheritance children are read
+/// with the children; a partitioned table is read whole, its partitions never alone).
+fn from(t: &Table) -> String {
+    let only = if t.partitioned { "" } else { "ONLY " };
+    format!("FROM {only}{}.{} AS t0", quote(&t.schema), quote(&t.name))
+}
+
+pub(super) fn key_bounds(
+    rt: &tokio::runtime::Runtime,
+    conn: &mut PgConnection,
+    url: &DbUrl,
+    t: &Table,
+) -> Result<Option<(i64, i64)>, DbError> {
+    let [k] = t.key.as_slice() else { return Ok(None) };
+    if !matches!(&k.cast, KeyCast::PgType(ty) if matches!(ty.as_str(), "bigint" | "integer" | "smallint")) {
+        return Ok(None);
+    }
+    let sql = format!("SELECT min(t0.{c})::int8, max(t0.{c})::int8 {}", from(t), c = quote(&k.name));
+    let row = run(rt, Duration::from_mins(10), sqlx::query(AssertSqlSafe(sql)).fetch_one(&mut *conn))
+        .map_err(|e| url.query_error(&format!("{}: {}", t.qualified, reason(&e))))?;
+    let lo: Option<i64> = row.try_get(0).ok();
+    let hi: Option<i64> = row.try_get(1).ok();
+    Ok(lo.zip(hi))
+}
+
+/// The select list: key values as text, then every column (text, or bytea as bytes).
+fn select_list(t: &Table) -> String {
+    let keys = t.key.iter().map(|k| format!("t0.{}::text", quote(&k.name)));
+    let cols = t.columns.iter().map(|c| match c.kind {
+        ColKind::Binary => format!("t0.{}", quote(&c.name)),
+        _ => format!("t0.{}::text", quote(&c.name)),
+    });
+    keys.chain(cols).collect::<Vec<_>>().join(", ")
+}
+
+fn range_condition(t: &Table, part: &Part) -> Vec<String> {
+    let mut conds = Vec::new();
+    if let (Some((from, to)), [k]) = (part.range, t.key.as_slice()) {
+        if let Some(f) = from {
+            conds.push(format!("t0.{} >= {f}", quote(&k.name)));
+        }
+        if let Some(to) = to {
+            conds.push(format!("t0.{} < {to}", quote(&k.name)));
+        }
+    }
+    conds
+}
+
+pub(super) fn scan(
+    rt: &tokio::runtime::Runtime,
+    conn: &mut PgConnection,
+    url: &DbUrl,
+    opts: &DbOptions,
+    part: &Part,
+    det: &DetectorSet,
+    render: &mut Render<'_>,
+) -> PartResult {
+    let t = &*part.table;
+    let layout = Layout::new(
+        det,
+        t.columns.iter().map(|c| c.name.clone()).collect(),
+        t.key.iter().map(|k| std::sync::Arc::from(k.name.as_str())).collect(),
+    );
+    if t.key.is_empty() {
+        return scan_streamed(rt, conn, url, opts, part, &layout, render);
+    }
+    let mut source = PgPages {
+        rt,
+        conn,
+        url,
+        opts,
+        part,
+        pager: Pager { rows: 0, bytes: 0 },
+        page: VecDeque::new(),
+        after: None,
+        end: false,
+        broken: false,
+    };
+    let done = render::scan_rows(&layout, &mut source, render);
+    let broken = source.broken || matches!(done.stop, Some(Stop::Cancelled | Stop::Time));
+    PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
+}
+
+/// Rows of a keyed table (or key range), one keyset page at a time.
+struct PgPages<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    conn: &'a mut PgConnection,
+    url: &'a DbUrl,
+    opts: &'a DbOptions,
+    part: &'a Part,
+    pager: Pager,
+    page: VecDeque<PgRow>,
+    /// Key values (text) of the last row read.
+    after: Option<Vec<Option<String>>>,
+    end: bool,
+    broken: bool,
+}
+
+impl PgPages<'_> {
+    /// Fetches the next page. `Ok(false)` at the end.
+    fn fetch_page(&mut self) -> Result<bool, Stop> {
+        let t = &*self.part.table;
+        let Some(limit) = self.pager.next_limit(self.opts.sample) else { return Ok(false) };
+        let mut conds = range_condition(t, self.part);
+        let mut binds: Vec<Option<String>> = Vec::new();
+        if let Some(after) = &self.after {
+            let lhs: Vec<String> = t.key.iter().map(|k| format!("t0.{}", quote(&k.name))).collect();
+            let rhs: Vec<String> = t
+                .key
+                .iter()
+                .enumerate()
+                .map(|(i, k)| match &k.cast {
+                    KeyCast::PgType(ty) => format!("${}::text::{ty}", i + 1),
+                    _ => format!("${}", i + 1),
+                })
+                .collect();
+            conds.push(format!("({}) > ({})", lhs.join(", "), rhs.join(", ")));
+            binds.clone_from(after);
+        }
+        let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+        let order: Vec<String> = t.key.iter().map(|k| format!("t0.{}", quote(&k.name))).collect();
+        let sql = format!("SELECT {} {}{filter} ORDER BY {} LIMIT {limit}", select_list(t), from(t), order.join(", "));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        let limit_time = self.opts.statement_timeout + Duration::from_secs(5);
+        let rows = match run(self.rt, limit_time, q.fetch_all(&mut *self.conn)) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.broken |= breaks(&e);
+                return Err(Stop::Failed(self.url.scrub(&reason(&e))));
+            }
+        };
+        let got = rows.len() as u64;
+        if got < limit {
+            self.end = true;
+        }
+        if let Some(last) = rows.last() {
+            let key = (0..t.key.len()).map(|i| last.try_get::<Option<String>, _>(i).ok().flatten()).collect();
+            self.after = Some(key);
+        }
+        self.page.extend(rows);
+        Ok(got > 0)
+    }
+}
+
+impl RowSource for PgPages<'_> {
+    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
+        if self.page.is_empty() && (self.end || !self.fetch_page()?) {
+            return Ok(false);
+        }
+        let Some(row) = self.page.pop_front() else { return Ok(false) };
+        write_row(&self.part.table, &row, out, &mut self.pager);
+        Ok(true)
+    }
+}
+
+/// Writes a row (key values first in the select list, then the columns).
+fn write_row(t: &Table, row: &PgRow, out: &mut RowOut<'_>, pager: &mut Pager) {
+    let nkeys = t.key.len();
+    let mut bytes = 0u64;
+    for (i, c) in t.columns.iter().enumerate() {
+        let v = row.try_get_raw(nkeys + i).ok().filter(|v| !v.is_null());
+        let Some(b) = v.and_then(|v| v.as_bytes().ok()) else {
+            out.null();
+            continue;
+        };
+        bytes += b.len() as u64 + 1;
+        if c.kind == ColKind::Binary {
+            out.blob(b);
+        } else {
+            out.text(b);
+        }
+    }
+    for i in 0..nkeys {
+        let v = row.try_get_raw(i).ok().filter(|v| !v.is_null());
+        out.key(v.and_then(|v| v.as_bytes().ok()).unwrap_or(b""));
+    }
+    pager.rows += 1;
+    pager.bytes += bytes;
+}
+
+/// A table without a key: one statement whose rows are read as they are scanned (the
+/// server sends them as the socket drains: memory stays bounded). The statement timeout
+/// is lifted for it; instead the wait for each row is limited to the same time.
+fn scan_streamed(
+    rt: &tokio::runtime::Runtime,
+    conn: &mut PgConnection,
+    url: &DbUrl,
+    opts: &DbOptions,
+    part: &Part,
+    layout: &Layout,
+    render: &mut Render<'_>,
+) -> PartResult {
+    let failed = |e: &sqlx::Error| PartResult {
+        rows: 0,
+        bytes: 0,
+        stop: Some(Stop::Failed(url.scrub(&reason(e)))),
+        broken: breaks(e),
+    };
+    if let Err(e) = run(rt, opts.connect_timeout, sqlx::raw_sql("SET statement_timeout = 0").execute(&mut *conn)) {
+        return failed(&e);
+    }
+    let t = &*part.table;
+    let limit = opts.sample.map(|s| format!(" LIMIT {s}")).unwrap_or_default();
+    let sql = format!("SELECT {} {}{limit}", select_list(t), from(t));
+    let (done, broken) = {
+        let stream = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);
+        let mut source = PgStream {
+            rt,
+            stream,
+            url,
+            wait: opts.statement_timeout,
+            table: t,
+            pager: Pager { rows: 0, bytes: 0 },
+            broken: false,
+        };
+        let done = render::scan_rows(layout, &mut source, render);
+        (done, source.broken)
+    };
+    // Stopping a statement half-read leaves rows in flight: the connection is dropped.
+    let broken = broken || done.stop.is_some();
+    if !broken {
+        let ms = opts.statement_timeout.as_millis();
+        let reset = sqlx::raw_sql(AssertSqlSafe(format!("SET statement_timeout = {ms}")));
+        if let Err(e) = run(rt, opts.connect_timeout, reset.execute(&mut *conn)) {
+            return PartResult { broken: true, ..failed(&e) };
+        }
+    }
+    PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
+}
+
+struct PgStream<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    stream: BoxStream<'a, Result<PgRow, sqlx::Error>>,
+    url: &'a DbUrl,
+    wait: Duration,
+    table: &'a Table,
+    pager: Pager,
+    broken: bool,
+}
+
+impl RowSource for PgStream<'_> {
+    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
+        let wait = self.wait;
+        let stream = &mut self.stream;
+        match self.rt.block_on(async { tokio::time::timeout(wait, stream.try_next()).await }) {
+            Err(_) => {
+                self.broken = true;
+                Err(Stop::Failed(format!("stalled: no row for {}s", wait.as_secs())))
+            }
+            Ok(Err(e)) => {
+                self.broken |= breaks(&e);
+                Err(Stop::Failed(self.url.scrub(&reason(&e))))
+            }
+            Ok(Ok(None)) => Ok(false),
+            Ok(Ok(Some(row))) => {
+                write_row(self.table, &row, out, &mut self.pager);
+                Ok(true)
+            }
+        }
+    }
+}
