@@ -592,6 +592,18 @@ pub(crate) fn expiry_named(det: &DetectorSet, name: &str) -> bool {
     matches!(det.column_element(name), Some(HintElement::Expiry | HintElement::ExpiryMonth | HintElement::ExpiryYear))
 }
 
+/// A date or timestamp value of an expiry-named column as the expiry it stands for:
+/// `2029-12-31` and `2029-12-01 00:00:00` become `2029-12` (year and month are what a card
+/// carries; the day is a storage artefact). Anything else is left as it is.
+pub(crate) fn date_as_expiry(v: &[u8]) -> &[u8] {
+    let d = |i: usize| v.get(i).is_some_and(u8::is_ascii_digit);
+    if v.len() >= 10 && (0..4).all(d) && v[4] == b'-' && d(5) && d(6) && v[7] == b'-' && d(8) && d(9) {
+        &v[..7]
+    } else {
+        v
+    }
+}
+
 /// Hex digits of `bytes` (for literals).
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     crate::finding::hex(bytes)
@@ -654,6 +666,14 @@ mod tests {
         assert!(!m.table("shop", "orders_archive") && !m.table("shop", "users"));
         let all = Matcher::new(&Filter::default()).unwrap();
         assert!(all.schema("x", true) && !all.schema("x", false) && all.table("x", "注文"));
+    }
+
+    #[test]
+    fn dates_read_as_expiries() {
+        assert_eq!(date_as_expiry(b"2029-12-31"), b"2029-12");
+        assert_eq!(date_as_expiry(b"2029-12-01 00:00:00+09"), b"2029-12");
+        assert_eq!(date_as_expiry(b"12/29"), b"12/29");
+        assert!(crate::scan::expiry::is_value(date_as_expiry(b"2029-12-31"), 2026));
     }
 
     #[test]

@@ -355,10 +355,10 @@ fn write_row(t: &Table, row: &PgRow, out: &mut RowOut<'_>, pager: &mut Pager) {
             continue;
         };
         bytes += b.len() as u64 + 1;
-        if c.kind == ColKind::Binary {
-            out.blob(b);
-        } else {
-            out.text(b);
+        match c.kind {
+            ColKind::Binary => out.blob(b),
+            ColKind::Date => out.text(super::date_as_expiry(b)),
+            ColKind::Text | ColKind::Number => out.text(b),
         }
     }
     for i in 0..nkeys {
