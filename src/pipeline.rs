@@ -561,25 +561,7 @@ impl WriterState {
         counters: &Counters,
         tick: &mut dyn FnMut(&Counters),
     ) -> std::io::Result<()> {
-        let mut last_flush = Instant::now();
-        let mut last_tick = Instant::now();
-        loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(msg) => self.handle(msg, writer, counters)?,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-            }
-            if last_tick.elapsed() >= Duration::from_millis(100) {
-                tick(counters);
-                last_tick = Instant::now();
-            }
-            if last_flush.elapsed() >= Duration::from_secs(1) {
-                writer.flush()?;
-                last_flush = Instant::now();
-            }
-        }
-        tick(counters);
-        writer.flush()
+        drain(rx, writer, counters, tick, &mut |msg, w| self.handle(msg, w, counters))
     }
 
     fn handle(&mut self, msg: Msg, writer: &mut dyn ReportWriter, counters: &Counters) -> std::io::Result<()> {
@@ -698,6 +680,37 @@ impl WriterState {
         }
         Ok(())
     }
+}
+
+/// The writer's loop: hands each message to `handle`, ticks the progress display ten
+/// times a second and flushes the report at least once a second, until every sender is
+/// gone.
+fn drain<M>(
+    rx: &Receiver<M>,
+    writer: &mut dyn ReportWriter,
+    counters: &Counters,
+    tick: &mut dyn FnMut(&Counters),
+    handle: &mut dyn FnMut(M, &mut dyn ReportWriter) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut last_flush = Instant::now();
+    let mut last_tick = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(msg) => handle(msg, writer)?,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+        if last_tick.elapsed() >= Duration::from_millis(100) {
+            tick(counters);
+            last_tick = Instant::now();
+        }
+        if last_flush.elapsed() >= Duration::from_secs(1) {
+            writer.flush()?;
+            last_flush = Instant::now();
+        }
+    }
+    tick(counters);
+    writer.flush()
 }
 
 /// A row key as it may be reported: key values can be card numbers (a table keyed by

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
@@ -316,25 +316,7 @@ impl DbState {
         counters: &Counters,
         tick: &mut dyn FnMut(&Counters),
     ) -> std::io::Result<()> {
-        let mut last_flush = Instant::now();
-        let mut last_tick = Instant::now();
-        loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(msg) => self.handle(msg, writer, counters)?,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-            }
-            if last_tick.elapsed() >= Duration::from_millis(100) {
-                tick(counters);
-                last_tick = Instant::now();
-            }
-            if last_flush.elapsed() >= Duration::from_secs(1) {
-                writer.flush()?;
-                last_flush = Instant::now();
-            }
-        }
-        tick(counters);
-        writer.flush()
+        super::drain(rx, writer, counters, tick, &mut |msg, w| self.handle(msg, w, counters))
     }
 
     fn skip(&mut self, mut skip: Skip, writer: &mut dyn ReportWriter, counters: &Counters) -> std::io::Result<()> {

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use self::render::{Render, Stop};
+use self::render::{Render, RowOut, RowSource, Stop};
 use crate::detectors::DetectorSet;
 use crate::source::sqlite;
 
@@ -583,6 +583,178 @@ impl Pager {
             None => None,
         };
         Some(page_rows(self.rows, self.bytes, left))
+    }
+}
+
+/// A fetched row whose values can be read as bytes (text, or binary for BLOB columns).
+pub(crate) trait RawRow {
+    /// Value `i` of the select list; `None` for NULL.
+    fn cell(&self, i: usize) -> Option<&[u8]>;
+}
+
+/// Writes a row whose select list is the key values, then the table's columns.
+pub(crate) fn write_row(t: &Table, row: &impl RawRow, out: &mut RowOut<'_>, pager: &mut Pager) {
+    let nkeys = t.key.len();
+    let mut bytes = 0u64;
+    for (i, c) in t.columns.iter().enumerate() {
+        let Some(b) = row.cell(nkeys + i) else {
+            out.null();
+            continue;
+        };
+        bytes += b.len() as u64 + 1;
+        match c.kind {
+            ColKind::Binary => out.blob(b),
+            ColKind::Date => out.text(date_as_expiry(b)),
+            ColKind::Text | ColKind::Number => out.text(b),
+        }
+    }
+    for i in 0..nkeys {
+        out.key(row.cell(i).unwrap_or_default());
+    }
+    pager.rows += 1;
+    pager.bytes += bytes;
+}
+
+/// How an engine describes a driver error: a fixed-shape reason, and whether the
+/// connection is unusable after it.
+#[derive(Clone, Copy)]
+pub(crate) struct Errors {
+    pub(crate) reason: fn(&sqlx::Error) -> String,
+    pub(crate) breaks: fn(&sqlx::Error) -> bool,
+}
+
+/// Why fetching a page failed: the driver's error, or a key value that cannot go back
+/// into the keyset condition (a fixed text).
+pub(crate) enum PageError {
+    Driver(sqlx::Error),
+    Key(String),
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> PageError {
+        PageError::Driver(e)
+    }
+}
+
+/// Fetches one page: the rows after the key values given (`None`: from the start of the
+/// part), at most `limit` of them, in key order.
+pub(crate) type FetchPage<'a, R> = dyn FnMut(Option<&[Vec<u8>]>, u64) -> Result<Vec<R>, PageError> + 'a;
+
+/// Rows of a keyed table (or key range), one keyset page at a time: short statements,
+/// no long snapshot, one page held.
+pub(crate) struct Paged<'a, R> {
+    pub(crate) fetch: &'a mut FetchPage<'a, R>,
+    pub(crate) url: &'a DbUrl,
+    pub(crate) errors: Errors,
+    pub(crate) sample: Option<u64>,
+    pub(crate) table: &'a Table,
+    pub(crate) pager: Pager,
+    pub(crate) page: std::collections::VecDeque<R>,
+    /// Key values of the last row read.
+    pub(crate) after: Option<Vec<Vec<u8>>>,
+    pub(crate) end: bool,
+    pub(crate) broken: bool,
+}
+
+impl<'a, R: RawRow> Paged<'a, R> {
+    pub(crate) fn new(
+        fetch: &'a mut FetchPage<'a, R>,
+        url: &'a DbUrl,
+        errors: Errors,
+        sample: Option<u64>,
+        table: &'a Table,
+    ) -> Self {
+        Paged {
+            fetch,
+            url,
+            errors,
+            sample,
+            table,
+            pager: Pager { rows: 0, bytes: 0 },
+            page: std::collections::VecDeque::new(),
+            after: None,
+            end: false,
+            broken: false,
+        }
+    }
+
+    /// Fetches the next page; `Ok(false)` at the end.
+    fn fetch_page(&mut self) -> Result<bool, Stop> {
+        let Some(limit) = self.pager.next_limit(self.sample) else { return Ok(false) };
+        let rows = match (self.fetch)(self.after.as_deref(), limit) {
+            Ok(rows) => rows,
+            Err(PageError::Driver(e)) => {
+                self.broken |= (self.errors.breaks)(&e);
+                return Err(Stop::Failed(self.url.scrub(&(self.errors.reason)(&e))));
+            }
+            Err(PageError::Key(reason)) => return Err(Stop::Failed(reason)),
+        };
+        let got = rows.len() as u64;
+        self.end = got < limit;
+        if let Some(last) = rows.last() {
+            self.after = Some((0..self.table.key.len()).map(|i| last.cell(i).unwrap_or_default().to_vec()).collect());
+        }
+        self.page.extend(rows);
+        Ok(got > 0)
+    }
+}
+
+impl<R: RawRow> RowSource for Paged<'_, R> {
+    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
+        if self.page.is_empty() && (self.end || !self.fetch_page()?) {
+            return Ok(false);
+        }
+        let Some(row) = self.page.pop_front() else { return Ok(false) };
+        write_row(self.table, &row, out, &mut self.pager);
+        Ok(true)
+    }
+}
+
+/// Rows of a table without a usable key: one statement whose rows are read as they are
+/// scanned (the server sends them as the socket drains, so memory stays bounded), each
+/// wait for a row limited to `wait`.
+pub(crate) struct Streamed<'a, R> {
+    pub(crate) rt: &'a tokio::runtime::Runtime,
+    pub(crate) stream: futures_util::stream::BoxStream<'a, Result<R, sqlx::Error>>,
+    pub(crate) url: &'a DbUrl,
+    pub(crate) errors: Errors,
+    pub(crate) wait: Duration,
+    pub(crate) table: &'a Table,
+    pub(crate) pager: Pager,
+    pub(crate) broken: bool,
+}
+
+impl<R: RawRow> RowSource for Streamed<'_, R> {
+    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
+        use futures_util::TryStreamExt;
+        let wait = self.wait;
+        let stream = &mut self.stream;
+        match self.rt.block_on(async { tokio::time::timeout(wait, stream.try_next()).await }) {
+            Err(_) => {
+                self.broken = true;
+                Err(Stop::Failed(format!("stalled: no row for {}s", wait.as_secs())))
+            }
+            Ok(Err(e)) => {
+                self.broken |= (self.errors.breaks)(&e);
+                Err(Stop::Failed(self.url.scrub(&(self.errors.reason)(&e))))
+            }
+            Ok(Ok(None)) => Ok(false),
+            Ok(Ok(Some(row))) => {
+                write_row(self.table, &row, out, &mut self.pager);
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl Table {
+    /// The layout of its rendered text: its columns, keyed by its key columns.
+    pub(crate) fn layout(&self, det: &DetectorSet) -> render::Layout {
+        render::Layout::new(
+            det,
+            self.columns.iter().map(|c| c.name.clone()).collect(),
+            self.key.iter().map(|k| Arc::from(k.name.as_str())).collect(),
+        )
     }
 }
 

@@ -4,19 +4,17 @@
 //! at a time. Every statement is plain text without parameters: key values go back into
 //! the keyset condition as literals that cannot break out (digits, or hex).
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
-use futures_util::stream::BoxStream;
 use sqlx::decode::Decode;
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
 
-use super::render::{self, Layout, Render, RowOut, RowSource, Stop};
+use super::render::{self, Layout, Render, Stop};
 use super::{
-    ColKind, Column, DbError, DbOptions, DbUrl, KeyCast, KeyColumn, Matcher, Pager, Part, PartResult, Table, hex_upper,
+    ColKind, Column, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Pager, Part,
+    PartResult, RawRow, Streamed, Table, hex_upper,
 };
 use crate::detectors::DetectorSet;
 
@@ -285,50 +283,14 @@ pub(super) fn scan(
     render: &mut Render<'_>,
 ) -> PartResult {
     let t = &*part.table;
-    let layout = Layout::new(
-        det,
-        t.columns.iter().map(|c| c.name.clone()).collect(),
-        t.key.iter().map(|k| std::sync::Arc::from(k.name.as_str())).collect(),
-    );
+    let layout = t.layout(det);
     if t.key.is_empty() {
         return scan_streamed(rt, conn, flavor, url, opts, part, &layout, render);
     }
-    let mut source = MyPages {
-        rt,
-        conn,
-        url,
-        opts,
-        part,
-        pager: Pager { rows: 0, bytes: 0 },
-        page: VecDeque::new(),
-        after: None,
-        end: false,
-        broken: false,
-    };
-    let done = render::scan_rows(&layout, &mut source, render);
-    let broken = source.broken || matches!(done.stop, Some(Stop::Cancelled | Stop::Time));
-    PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
-}
-
-struct MyPages<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    conn: &'a mut MySqlConnection,
-    url: &'a DbUrl,
-    opts: &'a DbOptions,
-    part: &'a Part,
-    pager: Pager,
-    page: VecDeque<MySqlRow>,
-    after: Option<Vec<Vec<u8>>>,
-    end: bool,
-    broken: bool,
-}
-
-impl MyPages<'_> {
-    fn fetch_page(&mut self) -> Result<bool, Stop> {
-        let t = &*self.part.table;
-        let Some(limit) = self.pager.next_limit(self.opts.sample) else { return Ok(false) };
+    let limit_time = opts.statement_timeout + Duration::from_secs(5);
+    let mut fetch = |after: Option<&[Vec<u8>]>, limit: u64| -> Result<Vec<MySqlRow>, PageError> {
         let mut conds = Vec::new();
-        if let (Some((from, to)), [k]) = (self.part.range, t.key.as_slice()) {
+        if let (Some((from, to)), [k]) = (part.range, t.key.as_slice()) {
             if let Some(f) = from {
                 conds.push(format!("{} >= {f}", quote(&k.name)));
             }
@@ -336,12 +298,12 @@ impl MyPages<'_> {
                 conds.push(format!("{} < {to}", quote(&k.name)));
             }
         }
-        if let Some(after) = &self.after {
+        if let Some(after) = after {
             let lhs: Vec<String> = t.key.iter().map(|k| quote(&k.name)).collect();
             let mut rhs = Vec::new();
             for (k, v) in t.key.iter().zip(after) {
                 let Some(lit) = literal(&k.cast, v) else {
-                    return Err(Stop::Failed(format!("key column {} holds a value that cannot be paged on", k.name)));
+                    return Err(PageError::Key(format!("key column {} holds a value that cannot be paged on", k.name)));
                 };
                 rhs.push(lit);
             }
@@ -350,58 +312,21 @@ impl MyPages<'_> {
         let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
         let order: Vec<String> = t.key.iter().map(|k| quote(&k.name)).collect();
         let sql = format!("SELECT {} {}{filter} ORDER BY {} LIMIT {limit}", select_list(t), from(t), order.join(", "));
-        let limit_time = self.opts.statement_timeout + Duration::from_secs(5);
-        let rows = match run(self.rt, limit_time, sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *self.conn)) {
-            Ok(rows) => rows,
-            Err(e) => {
-                self.broken |= breaks(&e);
-                return Err(Stop::Failed(self.url.scrub(&reason(&e))));
-            }
-        };
-        let got = rows.len() as u64;
-        if got < limit {
-            self.end = true;
-        }
-        if let Some(last) = rows.last() {
-            self.after = Some((0..t.key.len()).map(|i| bytes_at(last, i).unwrap_or_default().to_vec()).collect());
-        }
-        self.page.extend(rows);
-        Ok(got > 0)
+        Ok(run(rt, limit_time, sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *conn))?)
+    };
+    let mut source = Paged::new(&mut fetch, url, ERRORS, opts.sample, t);
+    let done = render::scan_rows(&layout, &mut source, render);
+    let broken = source.broken || matches!(done.stop, Some(Stop::Cancelled | Stop::Time));
+    PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
+}
+
+impl RawRow for MySqlRow {
+    fn cell(&self, i: usize) -> Option<&[u8]> {
+        bytes_at(self, i)
     }
 }
 
-impl RowSource for MyPages<'_> {
-    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
-        if self.page.is_empty() && (self.end || !self.fetch_page()?) {
-            return Ok(false);
-        }
-        let Some(row) = self.page.pop_front() else { return Ok(false) };
-        write_row(&self.part.table, &row, out, &mut self.pager);
-        Ok(true)
-    }
-}
-
-fn write_row(t: &Table, row: &MySqlRow, out: &mut RowOut<'_>, pager: &mut Pager) {
-    let nkeys = t.key.len();
-    let mut bytes = 0u64;
-    for (i, c) in t.columns.iter().enumerate() {
-        let Some(b) = bytes_at(row, nkeys + i) else {
-            out.null();
-            continue;
-        };
-        bytes += b.len() as u64 + 1;
-        match c.kind {
-            ColKind::Binary => out.blob(b),
-            ColKind::Date => out.text(super::date_as_expiry(b)),
-            ColKind::Text | ColKind::Number => out.text(b),
-        }
-    }
-    for i in 0..nkeys {
-        out.key(bytes_at(row, i).unwrap_or_default());
-    }
-    pager.rows += 1;
-    pager.bytes += bytes;
-}
+const ERRORS: Errors = Errors { reason, breaks };
 
 /// A table without a usable key: one streaming statement (the text protocol sends rows
 /// as they are read), with the server's statement timeout lifted and the wait for each
@@ -431,10 +356,11 @@ fn scan_streamed(
     let sql = format!("SELECT {} {}{limit}", select_list(t), from(t));
     let (done, broken) = {
         let stream = sqlx::raw_sql(AssertSqlSafe(sql)).fetch(&mut *conn);
-        let mut source = MyStream {
+        let mut source = Streamed {
             rt,
             stream,
             url,
+            errors: ERRORS,
             wait: opts.statement_timeout,
             table: t,
             pager: Pager { rows: 0, bytes: 0 },
@@ -448,38 +374,6 @@ fn scan_streamed(
         return PartResult { broken: true, ..failed(&e) };
     }
     PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
-}
-
-struct MyStream<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    stream: BoxStream<'a, Result<MySqlRow, sqlx::Error>>,
-    url: &'a DbUrl,
-    wait: Duration,
-    table: &'a Table,
-    pager: Pager,
-    broken: bool,
-}
-
-impl RowSource for MyStream<'_> {
-    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
-        let wait = self.wait;
-        let stream = &mut self.stream;
-        match self.rt.block_on(async { tokio::time::timeout(wait, stream.try_next()).await }) {
-            Err(_) => {
-                self.broken = true;
-                Err(Stop::Failed(format!("stalled: no row for {}s", wait.as_secs())))
-            }
-            Ok(Err(e)) => {
-                self.broken |= breaks(&e);
-                Err(Stop::Failed(self.url.scrub(&reason(&e))))
-            }
-            Ok(Ok(None)) => Ok(false),
-            Ok(Ok(Some(row))) => {
-                write_row(self.table, &row, out, &mut self.pager);
-                Ok(true)
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,15 +5,14 @@
 use std::future::Future;
 use std::time::Duration;
 
-use std::collections::VecDeque;
-
-use futures_util::TryStreamExt;
-use futures_util::stream::BoxStream;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
 
-use super::render::{self, Layout, Render, RowOut, RowSource, Stop};
-use super::{ColKind, Column, DbError, DbOptions, DbUrl, KeyCast, KeyColumn, Matcher, Pager, Part, PartResult, Table};
+use super::render::{self, Layout, Render, Stop};
+use super::{
+    ColKind, Column, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Pager, Part,
+    PartResult, RawRow, Streamed, Table,
+};
 use crate::detectors::DetectorSet;
 
 /// `"name"` with inner quotes doubled.
@@ -244,54 +243,14 @@ pub(super) fn scan(
     render: &mut Render<'_>,
 ) -> PartResult {
     let t = &*part.table;
-    let layout = Layout::new(
-        det,
-        t.columns.iter().map(|c| c.name.clone()).collect(),
-        t.key.iter().map(|k| std::sync::Arc::from(k.name.as_str())).collect(),
-    );
+    let layout = t.layout(det);
     if t.key.is_empty() {
         return scan_streamed(rt, conn, url, opts, part, &layout, render);
     }
-    let mut source = PgPages {
-        rt,
-        conn,
-        url,
-        opts,
-        part,
-        pager: Pager { rows: 0, bytes: 0 },
-        page: VecDeque::new(),
-        after: None,
-        end: false,
-        broken: false,
-    };
-    let done = render::scan_rows(&layout, &mut source, render);
-    let broken = source.broken || matches!(done.stop, Some(Stop::Cancelled | Stop::Time));
-    PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
-}
-
-/// Rows of a keyed table (or key range), one keyset page at a time.
-struct PgPages<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    conn: &'a mut PgConnection,
-    url: &'a DbUrl,
-    opts: &'a DbOptions,
-    part: &'a Part,
-    pager: Pager,
-    page: VecDeque<PgRow>,
-    /// Key values (text) of the last row read.
-    after: Option<Vec<Option<String>>>,
-    end: bool,
-    broken: bool,
-}
-
-impl PgPages<'_> {
-    /// Fetches the next page. `Ok(false)` at the end.
-    fn fetch_page(&mut self) -> Result<bool, Stop> {
-        let t = &*self.part.table;
-        let Some(limit) = self.pager.next_limit(self.opts.sample) else { return Ok(false) };
-        let mut conds = range_condition(t, self.part);
-        let mut binds: Vec<Option<String>> = Vec::new();
-        if let Some(after) = &self.after {
+    let limit_time = opts.statement_timeout + Duration::from_secs(5);
+    let mut fetch = |after: Option<&[Vec<u8>]>, limit: u64| -> Result<Vec<PgRow>, PageError> {
+        let mut conds = range_condition(t, part);
+        if after.is_some() {
             let lhs: Vec<String> = t.key.iter().map(|k| format!("t0.{}", quote(&k.name))).collect();
             let rhs: Vec<String> = t
                 .key
@@ -303,71 +262,29 @@ impl PgPages<'_> {
                 })
                 .collect();
             conds.push(format!("({}) > ({})", lhs.join(", "), rhs.join(", ")));
-            binds.clone_from(after);
         }
         let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
         let order: Vec<String> = t.key.iter().map(|k| format!("t0.{}", quote(&k.name))).collect();
         let sql = format!("SELECT {} {}{filter} ORDER BY {} LIMIT {limit}", select_list(t), from(t), order.join(", "));
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(b);
+        for v in after.unwrap_or_default() {
+            q = q.bind(String::from_utf8_lossy(v).into_owned());
         }
-        let limit_time = self.opts.statement_timeout + Duration::from_secs(5);
-        let rows = match run(self.rt, limit_time, q.fetch_all(&mut *self.conn)) {
-            Ok(rows) => rows,
-            Err(e) => {
-                self.broken |= breaks(&e);
-                return Err(Stop::Failed(self.url.scrub(&reason(&e))));
-            }
-        };
-        let got = rows.len() as u64;
-        if got < limit {
-            self.end = true;
-        }
-        if let Some(last) = rows.last() {
-            let key = (0..t.key.len()).map(|i| last.try_get::<Option<String>, _>(i).ok().flatten()).collect();
-            self.after = Some(key);
-        }
-        self.page.extend(rows);
-        Ok(got > 0)
+        Ok(run(rt, limit_time, q.fetch_all(&mut *conn))?)
+    };
+    let mut source = Paged::new(&mut fetch, url, ERRORS, opts.sample, t);
+    let done = render::scan_rows(&layout, &mut source, render);
+    let broken = source.broken || matches!(done.stop, Some(Stop::Cancelled | Stop::Time));
+    PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
+}
+
+impl RawRow for PgRow {
+    fn cell(&self, i: usize) -> Option<&[u8]> {
+        self.try_get_raw(i).ok().filter(|v| !v.is_null()).and_then(|v| v.as_bytes().ok())
     }
 }
 
-impl RowSource for PgPages<'_> {
-    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
-        if self.page.is_empty() && (self.end || !self.fetch_page()?) {
-            return Ok(false);
-        }
-        let Some(row) = self.page.pop_front() else { return Ok(false) };
-        write_row(&self.part.table, &row, out, &mut self.pager);
-        Ok(true)
-    }
-}
-
-/// Writes a row (key values first in the select list, then the columns).
-fn write_row(t: &Table, row: &PgRow, out: &mut RowOut<'_>, pager: &mut Pager) {
-    let nkeys = t.key.len();
-    let mut bytes = 0u64;
-    for (i, c) in t.columns.iter().enumerate() {
-        let v = row.try_get_raw(nkeys + i).ok().filter(|v| !v.is_null());
-        let Some(b) = v.and_then(|v| v.as_bytes().ok()) else {
-            out.null();
-            continue;
-        };
-        bytes += b.len() as u64 + 1;
-        match c.kind {
-            ColKind::Binary => out.blob(b),
-            ColKind::Date => out.text(super::date_as_expiry(b)),
-            ColKind::Text | ColKind::Number => out.text(b),
-        }
-    }
-    for i in 0..nkeys {
-        let v = row.try_get_raw(i).ok().filter(|v| !v.is_null());
-        out.key(v.and_then(|v| v.as_bytes().ok()).unwrap_or(b""));
-    }
-    pager.rows += 1;
-    pager.bytes += bytes;
-}
+const ERRORS: Errors = Errors { reason, breaks };
 
 /// A table without a key: one statement whose rows are read as they are scanned (the
 /// server sends them as the socket drains: memory stays bounded). The statement timeout
@@ -395,10 +312,11 @@ fn scan_streamed(
     let sql = format!("SELECT {} {}{limit}", select_list(t), from(t));
     let (done, broken) = {
         let stream = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);
-        let mut source = PgStream {
+        let mut source = Streamed {
             rt,
             stream,
             url,
+            errors: ERRORS,
             wait: opts.statement_timeout,
             table: t,
             pager: Pager { rows: 0, bytes: 0 },
@@ -417,36 +335,4 @@ fn scan_streamed(
         }
     }
     PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
-}
-
-struct PgStream<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    stream: BoxStream<'a, Result<PgRow, sqlx::Error>>,
-    url: &'a DbUrl,
-    wait: Duration,
-    table: &'a Table,
-    pager: Pager,
-    broken: bool,
-}
-
-impl RowSource for PgStream<'_> {
-    fn next_row(&mut self, out: &mut RowOut<'_>) -> Result<bool, Stop> {
-        let wait = self.wait;
-        let stream = &mut self.stream;
-        match self.rt.block_on(async { tokio::time::timeout(wait, stream.try_next()).await }) {
-            Err(_) => {
-                self.broken = true;
-                Err(Stop::Failed(format!("stalled: no row for {}s", wait.as_secs())))
-            }
-            Ok(Err(e)) => {
-                self.broken |= breaks(&e);
-                Err(Stop::Failed(self.url.scrub(&reason(&e))))
-            }
-            Ok(Ok(None)) => Ok(false),
-            Ok(Ok(Some(row))) => {
-                write_row(self.table, &row, out, &mut self.pager);
-                Ok(true)
-            }
-        }
-    }
 }
