@@ -162,9 +162,23 @@ fn plan(job: &DbJob, det: &DetectorSet, work: &Sender<Work>, results: &Sender<Ms
                 continue;
             }
         };
+        if tables.is_empty() {
+            let reason = "no table in scope: check --schema, --table and the user's grants".to_owned();
+            let _ = results.send(Msg::Skip(skip(reason)));
+        }
         for table in tables {
             if cancel.load(Ordering::Relaxed) {
                 return;
+            }
+            if table.denied_columns > 0 && !table.denied {
+                let _ = results.send(Msg::Skip(Skip {
+                    path: format!("{}!{}", url.shown(), table.qualified),
+                    reason: format!(
+                        "permission denied on {} column(s) that can hold card data; the other columns were read",
+                        table.denied_columns
+                    ),
+                    kind: SkipKind::Error,
+                }));
             }
             let table = Arc::new(table);
             let id = next_id;

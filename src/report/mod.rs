@@ -396,19 +396,35 @@ pub fn redact_digits(s: &str) -> Cow<'_, str> {
     if changed { Cow::Owned(out.into_iter().collect()) } else { Cow::Borrowed(s) }
 }
 
-/// Removes the password from anything that looks like a URL with credentials.
+/// Removes the password from anything that looks like a URL with credentials: the
+/// `user:password@` part and `password=` / `sslpassword=` query parameters.
 pub fn redact_arg(arg: &str) -> String {
     let masked = redact_digits(arg);
-    if let Some(scheme_end) = masked.find("://") {
-        let rest = &masked[scheme_end + 3..];
-        if let Some(at) = rest.find('@') {
+    let mut out = masked.into_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = &out[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
             let userinfo = &rest[..at];
             if let Some(colon) = userinfo.find(':') {
-                return format!("{}{}:****{}", &masked[..scheme_end + 3], &userinfo[..colon], &rest[at..]);
+                out = format!("{}{}:****{}", &out[..scheme_end + 3], &userinfo[..colon], &rest[at..]);
             }
         }
     }
-    masked.into_owned()
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if matches!(k.to_ascii_lowercase().as_str(), "password" | "sslpassword") => {
+                    format!("{k}=****")
+                }
+                _ => p.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", params.join("&"));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -434,6 +450,11 @@ mod tests {
     fn passwords_are_redacted() {
         assert_eq!(redact_arg("postgres://app:s3cret@db1/shop"), "postgres://app:****@db1/shop");
         assert_eq!(redact_arg("/srv/www"), "/srv/www");
+        assert_eq!(
+            redact_arg("postgres://app@db1/shop?password=hunter22&x=1"),
+            "postgres://app@db1/shop?password=****&x=1"
+        );
+        assert_eq!(redact_arg("mysql://u:p@ss@h/d"), "mysql://u:****@h/d");
     }
 
     #[test]

@@ -324,7 +324,8 @@ pub enum KeyCast {
     },
     /// MySQL binary string: `X'…'`.
     Bytes,
-    /// MySQL date or time: `CAST(X'…' AS CHAR)`, converted by the server.
+    /// MySQL date or time: a quoted literal of digits, `-`, `:`, `.` and spaces only,
+    /// converted by the server.
     Temporal,
 }
 
@@ -339,8 +340,10 @@ pub struct Table {
     pub qualified: String,
     /// Columns read, in order.
     pub columns: Vec<Column>,
-    /// Columns not read (types that cannot hold card data), for the record.
+    /// Columns not read (types that cannot hold card data, or not readable), for the record.
     pub unread: usize,
+    /// Columns that could hold card data but may not be read (no SELECT privilege).
+    pub denied_columns: usize,
     /// Primary key usable for keyset paging; empty: read with one streaming statement.
     pub key: Vec<KeyColumn>,
     /// Estimated rows (0 = unknown).
@@ -482,6 +485,7 @@ impl Conn {
                         .map(|c| Column { name: c.clone(), kind: ColKind::Text, type_name: String::new() })
                         .collect(),
                     unread: 0,
+                    denied_columns: 0,
                     key: t.key.iter().map(|k| KeyColumn { name: k.clone(), cast: KeyCast::Bytes }).collect(),
                     est_rows: 0,
                     partitioned: false,
@@ -777,7 +781,7 @@ pub(crate) fn date_as_expiry(v: &[u8]) -> &[u8] {
 }
 
 /// Hex digits of `bytes` (for literals).
-pub(crate) fn hex_upper(bytes: &[u8]) -> String {
+pub(crate) fn hex_digits(bytes: &[u8]) -> String {
     crate::finding::hex(bytes)
 }
 

@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
 use super::render::{self, Layout, Render, Stop};
 use super::{
     ColKind, Column, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Pager, Part,
-    PartResult, RawRow, Streamed, Table, hex_upper,
+    PartResult, RawRow, Streamed, Table, hex_digits,
 };
 use crate::detectors::DetectorSet;
 
@@ -61,9 +61,12 @@ fn reason(e: &sqlx::Error) -> String {
 /// killed connection leave it usable).
 fn breaks(e: &sqlx::Error) -> bool {
     match e {
-        // 1927 (MariaDB) / 1317: connection killed or query interrupted; 2006/2013: gone.
+        // 1927 (MariaDB) / 1317 / 1053: connection killed, query interrupted, server
+        // shutting down; 2006/2013: gone; SQLSTATE 08S01: communication failure.
         sqlx::Error::Database(d) => {
-            d.code().is_some_and(|c| matches!(&*c, "1927" | "1317" | "2006" | "2013" | "08S01"))
+            d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|m| matches!(m.number(), 1927 | 1317 | 1053 | 2006 | 2013))
+                || d.code().is_some_and(|c| c == "08S01")
         }
         _ => true,
     }
@@ -196,6 +199,7 @@ pub(super) fn discover(
                 name: name.clone(),
                 columns: Vec::new(),
                 unread: 0,
+                denied_columns: 0,
                 key: Vec::new(),
                 est_rows: text_at(&row, 3).parse().unwrap_or(0),
                 partitioned: false,
@@ -214,7 +218,11 @@ pub(super) fn discover(
         }
         match kind_of(det, &col, &data_type) {
             Some(kind) if readable => t.columns.push(Column { name: col, kind, type_name: column_type }),
-            _ => t.unread += 1,
+            Some(_) => {
+                t.unread += 1;
+                t.denied_columns += 1;
+            }
+            None => t.unread += 1,
         }
     }
     if let Some(t) = tables.last_mut() {
@@ -261,9 +269,9 @@ fn literal(cast: &KeyCast, v: &[u8]) -> Option<String> {
                 .then(|| String::from_utf8_lossy(v).into_owned())
         }
         KeyCast::Chars { charset, collation } => {
-            Some(format!("CONVERT(X'{}' USING {charset}) COLLATE {collation}", hex_upper(v)))
+            Some(format!("CONVERT(X'{}' USING {charset}) COLLATE {collation}", hex_digits(v)))
         }
-        KeyCast::Bytes | KeyCast::PgType(_) => Some(format!("X'{}'", hex_upper(v))),
+        KeyCast::Bytes | KeyCast::PgType(_) => Some(format!("X'{}'", hex_digits(v))),
         KeyCast::Temporal => v
             .iter()
             .all(|b| b.is_ascii_digit() || b" -:.".contains(b))

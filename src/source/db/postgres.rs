@@ -158,6 +158,7 @@ pub(super) fn discover(
                 name: name.clone(),
                 columns: Vec::new(),
                 unread: 0,
+                denied_columns: 0,
                 key: Vec::new(),
                 // An estimate: positive, finite and bounded, so the cast is exact enough.
                 #[allow(clippy::cast_sign_loss)]
@@ -176,7 +177,11 @@ pub(super) fn discover(
         }
         match kind_of(det, &col, &category, &base) {
             Some(kind) if readable => t.columns.push(Column { name: col, kind, type_name }),
-            _ => t.unread += 1,
+            Some(_) => {
+                t.unread += 1;
+                t.denied_columns += 1;
+            }
+            None => t.unread += 1,
         }
     }
     if let Some(t) = tables.last_mut() {
