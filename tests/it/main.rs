@@ -8,6 +8,7 @@
 mod bad_input;
 mod cli;
 mod containers;
+mod db;
 mod detectors;
 mod encodings;
 mod noleak;
