@@ -1881,7 +1881,6 @@ fn keys_of_other_types_page_correctly_mysql() {
 /// keys `¿00001`… after `¿01000` are never read (a PAN missed, `complete: true`);
 /// `latin1_swedish_ci` keys `é…` are read twice.
 #[test]
-#[ignore = "bug: MySQL keyset literal CONVERT(X'<utf8mb4 bytes>' USING <column charset>) misreads non-ASCII keys of latin1 columns"]
 fn latin1_keys_page_correctly_mysql() {
     let Some(db) = Db::mysql("latin1") else { return };
     let mut sql = String::from(

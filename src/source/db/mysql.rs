@@ -98,6 +98,8 @@ pub(super) fn connect(
     if let Some(p) = &url.password {
         o = o.password(p);
     }
+    // Values arrive as utf8mb4 whatever the URL says: key literals rely on it.
+    o = o.charset("utf8mb4");
     let t = opts.connect_timeout;
     let mut conn = run(rt, t, o.connect()).map_err(|e| url.connect_error(&reason(&e)))?;
     let err = |e: sqlx::Error| url.connect_error(&reason(&e));
@@ -269,7 +271,9 @@ fn literal(cast: &KeyCast, v: &[u8]) -> Option<String> {
                 .then(|| String::from_utf8_lossy(v).into_owned())
         }
         KeyCast::Chars { charset, collation } => {
-            Some(format!("CONVERT(X'{}' USING {charset}) COLLATE {collation}", hex_digits(v)))
+            // The value arrived in the connection's character set (utf8mb4, set by the
+            // driver); the column compares in its own set and collation.
+            Some(format!("CONVERT(CONVERT(X'{}' USING utf8mb4) USING {charset}) COLLATE {collation}", hex_digits(v)))
         }
         KeyCast::Bytes | KeyCast::PgType(_) => Some(format!("X'{}'", hex_digits(v))),
         KeyCast::Temporal => v
@@ -396,7 +400,7 @@ mod tests {
         let chars = KeyCast::Chars { charset: "utf8mb4".into(), collation: "utf8mb4_general_ci".into() };
         assert_eq!(
             literal(&chars, "注".as_bytes()).as_deref(),
-            Some("CONVERT(X'e6b3a8' USING utf8mb4) COLLATE utf8mb4_general_ci")
+            Some("CONVERT(CONVERT(X'e6b3a8' USING utf8mb4) USING utf8mb4) COLLATE utf8mb4_general_ci")
         );
         assert_eq!(literal(&KeyCast::Temporal, b"2026-01-02 03:04:05.5").as_deref(), Some("'2026-01-02 03:04:05.5'"));
         assert_eq!(literal(&KeyCast::Temporal, b"2026' OR '1"), None);
