@@ -340,8 +340,17 @@ impl Scanner {
             }
         }
 
-        let window =
+        let mut window =
             cand.span.start.saturating_sub(self.inner.window)..(cand.span.end + self.inner.window).min(buf.len());
+        if input.header.is_some() {
+            // Records (a CSV with a header, a database table): evidence counts only in the
+            // PAN's own row, never in a neighbour's.
+            let row_start = memchr::memrchr(b'\n', &buf[window.start..cand.span.start])
+                .map_or(window.start, |p| window.start + p + 1);
+            let row_end =
+                memchr::memchr(b'\n', &buf[cand.span.end..window.end]).map_or(window.end, |p| cand.span.end + p);
+            window = row_start..row_end;
+        }
         let ctx = context::gather(det, buf, window, &cand.span, self.inner.current_year);
         let row = input.header.map(|h| h.row_context(buf, &cand.span, self.inner.current_year)).unwrap_or_default();
 

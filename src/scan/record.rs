@@ -62,6 +62,15 @@ impl Header {
         roles.iter().any(Option::is_some).then_some(Header { delim, names, roles })
     }
 
+    /// The header of a table whose columns are known (a database table rendered as
+    /// tab-separated text): always a record layout, whether or not a column is named like
+    /// card data, so evidence never crosses rows.
+    pub fn of_columns(det: &DetectorSet, names: &[String]) -> Header {
+        let names: Vec<Arc<str>> = names.iter().map(|n| Arc::from(n.as_str())).collect();
+        let roles = names.iter().map(|n| det.column_element(n)).collect();
+        Header { delim: b'\t', names, roles }
+    }
+
     /// Reads the row around `span` (the PAN's bytes) in `buf`.
     pub fn row_context(&self, buf: &[u8], span: &Range<usize>, current_year: u16) -> RowContext {
         let start = memchr::memrchr(b'\n', &buf[..span.start]).map_or(0, |p| p + 1);

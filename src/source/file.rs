@@ -286,6 +286,20 @@ impl Reader {
         self.scan_with(&mut |buf, _| read_full(input, buf), Piece::WHOLE, probe, scanner, cancel, emit)
     }
 
+    /// Scans a database table rendered as tab-separated text (a header line, then one
+    /// line per row) whose columns are `header`: UTF-8, one record per line.
+    pub fn scan_table(
+        &mut self,
+        input: &mut dyn Read,
+        header: Header,
+        scanner: &Scanner,
+        cancel: &AtomicBool,
+        emit: &mut dyn FnMut(Hit),
+    ) -> io::Result<PieceStats> {
+        let probe = Probe { header: Some(header), ..Probe::default() };
+        self.scan_with(&mut |buf, _| read_full(input, buf), Piece::WHOLE, Some(&probe), scanner, cancel, emit)
+    }
+
     /// The chunk loop. `fill(buf, at)` reads as much of `buf` as it can from absolute
     /// offset `at`; offsets only ever move forward, contiguously, so a stream can ignore
     /// `at`.

@@ -27,6 +27,7 @@ use std::time::Instant;
 use crate::detectors::DetectorSet;
 use crate::detectors::spec::HintElement;
 use crate::scan::Scanner;
+use crate::scan::record::Header;
 use crate::source::RowKey;
 use crate::source::file::{CHUNK, Hit, PieceStats, Reader};
 
@@ -239,7 +240,8 @@ pub fn scan_rows(layout: &Layout, source: &mut dyn RowSource, r: &mut Render<'_>
         cancel: r.cancel,
         deadline: r.deadline,
     };
-    let result = r.reader.scan_stream(&mut text, None, r.scanner, r.cancel, &mut |mut hit| {
+    let header = Header::of_columns(r.scanner.detectors(), &layout.header);
+    let result = r.reader.scan_table(&mut text, header, r.scanner, r.cancel, &mut |mut hit| {
         let mut sh = shared.borrow_mut();
         let Some((row, col, key)) = sh.index.locate(hit.byte_offset) else { return };
         hit.line_in_piece = row.saturating_sub(1);
