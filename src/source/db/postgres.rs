@@ -10,8 +10,8 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
 
 use super::render::{self, Layout, Render, Stop};
 use super::{
-    ColKind, Column, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Pager, Part,
-    PartResult, RawRow, Streamed, Table,
+    ColKind, Column, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Part,
+    PartResult, RawRow, Table,
 };
 use crate::detectors::DetectorSet;
 
@@ -250,7 +250,7 @@ pub(super) fn scan(
     let t = &*part.table;
     let layout = t.layout(det);
     if t.key.is_empty() {
-        return scan_streamed(rt, conn, url, opts, part, &layout, render);
+        return scan_cursor(rt, conn, url, opts, part, &layout, render);
     }
     let limit_time = opts.statement_timeout + Duration::from_secs(5);
     let mut fetch = |after: Option<&[Vec<u8>]>, limit: u64| -> Result<Vec<PgRow>, PageError> {
@@ -291,10 +291,11 @@ impl RawRow for PgRow {
 
 const ERRORS: Errors = Errors { reason, breaks };
 
-/// A table without a key: one statement whose rows are read as they are scanned (the
-/// server sends them as the socket drains: memory stays bounded). The statement timeout
-/// is lifted for it; instead the wait for each row is limited to the same time.
-fn scan_streamed(
+/// A table without a key: a server-side cursor in a read-only transaction, fetched one
+/// page at a time. Each `FETCH` runs under the statement timeout and nothing runs on the
+/// server between fetches, so a read pansweep gives up on leaves no statement behind (the
+/// backend ends the transaction when the connection goes).
+fn scan_cursor(
     rt: &tokio::runtime::Runtime,
     conn: &mut PgConnection,
     url: &DbUrl,
@@ -303,41 +304,26 @@ fn scan_streamed(
     layout: &Layout,
     render: &mut Render<'_>,
 ) -> PartResult {
-    let failed = |e: &sqlx::Error| PartResult {
-        rows: 0,
-        bytes: 0,
-        stop: Some(Stop::Failed(url.scrub(&reason(e)))),
-        broken: breaks(e),
-    };
-    if let Err(e) = run(rt, opts.connect_timeout, sqlx::raw_sql("SET statement_timeout = 0").execute(&mut *conn)) {
-        return failed(&e);
-    }
     let t = &*part.table;
-    let limit = opts.sample.map(|s| format!(" LIMIT {s}")).unwrap_or_default();
-    let sql = format!("SELECT {} {}{limit}", select_list(t), from(t));
-    let (done, broken) = {
-        let stream = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);
-        let mut source = Streamed {
-            rt,
-            stream,
-            url,
-            errors: ERRORS,
-            wait: opts.statement_timeout,
-            table: t,
-            pager: Pager { rows: 0, bytes: 0 },
-            broken: false,
-        };
-        let done = render::scan_rows(layout, &mut source, render);
-        (done, source.broken)
+    let limit_time = opts.statement_timeout + Duration::from_secs(5);
+    let declare = format!("DECLARE pansweep_rows NO SCROLL CURSOR FOR SELECT {} {}", select_list(t), from(t));
+    let opened = run(rt, limit_time, sqlx::raw_sql("BEGIN READ ONLY").execute(&mut *conn))
+        .and_then(|_| run(rt, limit_time, sqlx::raw_sql(AssertSqlSafe(declare)).execute(&mut *conn)));
+    if let Err(e) = opened {
+        let broken = breaks(&e) || run(rt, limit_time, sqlx::raw_sql("ROLLBACK").execute(&mut *conn)).is_err();
+        return PartResult { rows: 0, bytes: 0, stop: Some(Stop::Failed(url.scrub(&reason(&e)))), broken };
+    }
+    let mut fetch = |_: Option<&[Vec<u8>]>, limit: u64| -> Result<Vec<PgRow>, PageError> {
+        let sql = format!("FETCH FORWARD {limit} FROM pansweep_rows");
+        Ok(run(rt, limit_time, sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn))?)
     };
-    // Stopping a statement half-read leaves rows in flight: the connection is dropped.
-    let broken = broken || done.stop.is_some();
+    let mut source = Paged::new(&mut fetch, url, ERRORS, opts.sample, t);
+    let done = render::scan_rows(layout, &mut source, render);
+    let mut broken = source.broken || matches!(done.stop, Some(Stop::Cancelled | Stop::Time));
     if !broken {
-        let ms = opts.statement_timeout.as_millis();
-        let reset = sqlx::raw_sql(AssertSqlSafe(format!("SET statement_timeout = {ms}")));
-        if let Err(e) = run(rt, opts.connect_timeout, reset.execute(&mut *conn)) {
-            return PartResult { broken: true, ..failed(&e) };
-        }
+        // Closes the cursor (after a failed FETCH the transaction is aborted: same).
+        let end = if done.stop.is_none() { "COMMIT" } else { "ROLLBACK" };
+        broken = run(rt, limit_time, sqlx::raw_sql(end).execute(&mut *conn)).is_err();
     }
     PartResult { rows: done.rows, bytes: done.bytes, stop: done.stop, broken }
 }
