@@ -97,7 +97,17 @@ pub fn run_db(
     let mut state = DbState::new(job.min_confidence, job.options.sample.is_some());
     let write_result = std::thread::scope(|s| {
         let planner_tx = results_tx.clone();
-        s.spawn(move || plan(job, det, &work_tx, &planner_tx, cancel));
+        s.spawn(move || {
+            // A bug while planning must not end the run: what was queued is read, the
+            // rest is reported.
+            if panic::catch_unwind(AssertUnwindSafe(|| plan(job, det, &work_tx, &planner_tx, cancel))).is_err() {
+                let _ = planner_tx.send(Msg::Skip(Skip {
+                    path: "pansweep db".into(),
+                    reason: "internal error: listing or planning tables stopped early (a bug; please report it)".into(),
+                    kind: SkipKind::Error,
+                }));
+            }
+        });
         for i in 0..workers {
             let (rx, tx) = (work_rx.clone(), results_tx.clone());
             std::thread::Builder::new()
@@ -166,6 +176,9 @@ fn plan(job: &DbJob, det: &DetectorSet, work: &Sender<Work>, results: &Sender<Ms
             let reason = "no table in scope: check --schema, --table and the user's grants".to_owned();
             let _ = results.send(Msg::Skip(skip(reason)));
         }
+        // Plan every table first, then close this connection before the workers open
+        // theirs: a database never sees more than --db-connections sessions of the run.
+        let mut planned = Vec::with_capacity(tables.len());
         for table in tables {
             if cancel.load(Ordering::Relaxed) {
                 return;
@@ -191,21 +204,11 @@ fn plan(job: &DbJob, det: &DetectorSet, work: &Sender<Work>, results: &Sender<Ms
                 }));
                 continue;
             }
-            let parts = if table.columns.is_empty() {
-                Vec::new()
-            } else {
-                match conn.plan(&table, job.connections) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let _ = results.send(Msg::Skip(Skip {
-                            path: format!("{}!{}", url.shown(), table.qualified),
-                            reason: e.to_string(),
-                            kind: SkipKind::Error,
-                        }));
-                        continue;
-                    }
-                }
-            };
+            let parts = if table.columns.is_empty() { Vec::new() } else { conn.plan(&table, job.connections) };
+            planned.push((id, table, parts));
+        }
+        drop(conn);
+        for (id, table, parts) in planned {
             let meta = Arc::new(TableMeta { id, url: url.clone(), table, parts: parts.len() });
             if results.send(Msg::Table(meta.clone())).is_err() {
                 return;
@@ -226,6 +229,8 @@ fn worker(job: &DbJob, scanner: &Scanner, work: &Receiver<Work>, results: &Sende
     let (mut reader, mut blob_reader) = (Reader::new(), Reader::new());
     for w in work {
         let id = w.meta.id;
+        // Databases are planned in order: no more work will come for earlier ones.
+        conns.retain(|&u, _| u >= w.url_index);
         if cancel.load(Ordering::Relaxed) {
             let stop = Some(Stop::Cancelled);
             let _ = results.send(Msg::PartDone { id, result: PartResult { rows: 0, bytes: 0, stop, broken: false } });
@@ -264,8 +269,10 @@ fn worker(job: &DbJob, scanner: &Scanner, work: &Receiver<Work>, results: &Sende
             let stop = Some(Stop::Failed("internal error: the scan of this table stopped early (a bug)".into()));
             PartResult { rows: 0, bytes: 0, stop, broken: true }
         });
-        if result.broken {
-            conns.remove(&w.url_index);
+        if result.broken
+            && let Some(c) = conns.remove(&w.url_index)
+        {
+            c.abandon();
         }
         if results.send(Msg::PartDone { id, result }).is_err() {
             return;

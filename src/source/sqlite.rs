@@ -263,7 +263,8 @@ impl Database {
         let rows = sqlx::query(AssertSqlSafe(sql)).persistent(false).fetch(&mut *conn);
         let layout = Layout::new(det, table.columns.clone(), table.key_names());
         let blob_reader = self.blob_reader.get_or_insert_with(Reader::default);
-        let mut source = SqliteRows { rt: &self.rt, rows, key_fields, value: Vec::new() };
+        let expiry = table.columns.iter().map(|c| super::db::expiry_named(det, c)).collect();
+        let mut source = SqliteRows { rt: &self.rt, rows, key_fields, value: Vec::new(), expiry };
         let mut render = Render {
             reader: &mut *scan.reader,
             blob_reader,
@@ -295,6 +296,8 @@ struct SqliteRows<'a> {
     rows: BoxStream<'a, Result<SqliteRow, sqlx::Error>>,
     key_fields: usize,
     value: Vec<u8>,
+    /// Per column: named like an expiry (a `2029-12-31` value there is read as `2029-12`).
+    expiry: Vec<bool>,
 }
 
 impl RowSource for SqliteRows<'_> {
@@ -323,7 +326,11 @@ impl RowSource for SqliteRows<'_> {
                 },
                 Some(v) => {
                     render_value(&mut self.value, v);
-                    out.text(&self.value);
+                    if self.expiry.get(i - self.key_fields).copied().unwrap_or(false) {
+                        out.text(super::db::date_as_expiry(&self.value));
+                    } else {
+                        out.text(&self.value);
+                    }
                 }
             }
         }

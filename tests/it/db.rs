@@ -1990,3 +1990,19 @@ mod context_stays_in_its_row {
         super::context_stays_in_its_row(&super::Db::sqlite());
     }
 }
+
+/// SQLite has no date type: an ISO date in an expiry-named column is read as the
+/// year-month it stands for, as on the server engines.
+#[test]
+fn iso_date_in_an_expiry_column_links_on_sqlite() {
+    let db = Db::sqlite();
+    let number = pan("453201", 16, 9200);
+    db.exec(&format!(
+        "CREATE TABLE cards(id INTEGER PRIMARY KEY, card_no TEXT, expire TEXT);
+         INSERT INTO cards VALUES (1, '{number}', '2029-12-31');"
+    ));
+    let (r, recs) = db.run(&[]);
+    no_leak(&r, std::slice::from_ref(&number));
+    let f = one(&r, &recs, &db.table("cards"), "card_no", &json!({"id": "1"}), &number);
+    assert!(has_signal(f, "row:expiry"), "{}", r.show());
+}

@@ -430,6 +430,24 @@ enum Inner {
     Pg(sqlx::postgres::PgConnection),
     My(sqlx::mysql::MySqlConnection, mysql::Flavor),
     Lite(Box<sqlite::Database>, Vec<sqlite::Table>),
+    /// Closed or abandoned.
+    Closed,
+}
+
+impl Drop for Conn {
+    /// Ends the session politely (the server logs no aborted connection).
+    fn drop(&mut self) {
+        let limit = Duration::from_secs(2);
+        match std::mem::replace(&mut self.inner, Inner::Closed) {
+            Inner::Pg(c) => {
+                let _ = self.rt.block_on(async { tokio::time::timeout(limit, sqlx::Connection::close(c)).await });
+            }
+            Inner::My(c, _) => {
+                let _ = self.rt.block_on(async { tokio::time::timeout(limit, sqlx::Connection::close(c)).await });
+            }
+            Inner::Lite(..) | Inner::Closed => {}
+        }
+    }
 }
 
 impl Conn {
@@ -461,6 +479,12 @@ impl Conn {
         Ok(Conn { rt, url, opts: opts.clone(), inner })
     }
 
+    /// Drops a connection that broke (or has a statement half-read) without the close
+    /// handshake, which could wait on it.
+    pub fn abandon(mut self) {
+        self.inner = Inner::Closed;
+    }
+
     /// The URL.
     pub fn url(&self) -> &Arc<DbUrl> {
         &self.url
@@ -472,6 +496,7 @@ impl Conn {
         match &mut self.inner {
             Inner::Pg(c) => postgres::discover(&self.rt, c, &self.url, &m, det),
             Inner::My(c, _) => mysql::discover(&self.rt, c, &self.url, &m, det),
+            Inner::Closed => Err(self.url.query_error("the connection is closed")),
             Inner::Lite(_, tables) => Ok(tables
                 .iter()
                 .filter(|t| m.schema("main", true) && m.table("main", &t.name))
@@ -496,33 +521,34 @@ impl Conn {
     }
 
     /// The parts of `table`: one, or one per connection for a big table with an
-    /// integer key (split at even steps between its smallest and largest key).
-    pub fn plan(&mut self, table: &Arc<Table>, connections: usize) -> Result<Vec<Part>, DbError> {
+    /// integer key (split at even steps between its smallest and largest key). When the
+    /// key's bounds cannot be read, the table is read whole.
+    pub fn plan(&mut self, table: &Arc<Table>, connections: usize) -> Vec<Part> {
         let whole = || vec![Part { table: table.clone(), range: None, index: 0, count: 1 }];
         if connections < 2 || table.est_rows < self.opts.split_rows || self.opts.sample.is_some() {
-            return Ok(whole());
+            return whole();
         }
         let bounds = match &mut self.inner {
-            Inner::Pg(c) => postgres::key_bounds(&self.rt, c, &self.url, table)?,
-            Inner::My(c, _) => mysql::key_bounds(&self.rt, c, &self.url, table)?,
-            Inner::Lite(..) => None,
+            Inner::Pg(c) => postgres::key_bounds(&self.rt, c, &self.url, table).ok().flatten(),
+            Inner::My(c, _) => mysql::key_bounds(&self.rt, c, &self.url, table).ok().flatten(),
+            Inner::Lite(..) | Inner::Closed => None,
         };
-        let Some((lo, hi)) = bounds else { return Ok(whole()) };
+        let Some((lo, hi)) = bounds else { return whole() };
         let span = i128::from(hi) - i128::from(lo) + 1;
         let n = connections.min(usize::try_from(span).unwrap_or(usize::MAX)).max(1);
         if n < 2 {
-            return Ok(whole());
+            return whole();
         }
         let step = span / n as i128;
         let cut = |k: usize| i64::try_from(i128::from(lo) + step * k as i128).ok();
-        Ok((0..n)
+        (0..n)
             .map(|k| Part {
                 table: table.clone(),
                 range: Some((if k == 0 { None } else { cut(k) }, if k + 1 == n { None } else { cut(k + 1) })),
                 index: k,
                 count: n,
             })
-            .collect())
+            .collect()
     }
 
     /// Reads one part through `render`. An error mid-table is in `stop`; `broken` says
@@ -531,6 +557,10 @@ impl Conn {
         match &mut self.inner {
             Inner::Pg(c) => postgres::scan(&self.rt, c, &self.url, &self.opts, part, det, render),
             Inner::My(c, flavor) => mysql::scan(&self.rt, c, *flavor, &self.url, &self.opts, part, det, render),
+            Inner::Closed => {
+                let stop = Some(Stop::Failed("the connection is closed".into()));
+                PartResult { rows: 0, bytes: 0, stop, broken: true }
+            }
             Inner::Lite(db, tables) => {
                 let Some(t) = tables.iter().find(|t| t.name == part.table.name) else {
                     return PartResult {

@@ -66,7 +66,7 @@ pub(super) fn reason(e: &sqlx::Error) -> String {
             let code = d.code().map(|c| format!(" (sqlstate {c})")).unwrap_or_default();
             format!("{}{code}", crate::source::lowercase_first(d.message()))
         }
-        sqlx::Error::Io(io) => format!("connection lost: {}", crate::source::lowercase_first(&io.to_string())),
+        sqlx::Error::Io(io) => format!("network error: {}", crate::source::lowercase_first(&io.to_string())),
         sqlx::Error::Tls(_) => "tls error".into(),
         sqlx::Error::Protocol(p) => format!("protocol error: {p}"),
         sqlx::Error::Configuration(c) => format!("bad configuration: {c}"),
