@@ -205,7 +205,7 @@ pub struct Render<'a> {
 pub struct Rendered {
     /// Rows read.
     pub rows: u64,
-    /// Bytes of table text (binary values not included).
+    /// Bytes of table text (the header line and binary values not included).
     pub bytes: u64,
     /// Why it stopped early, if it did.
     pub stop: Option<Stop>,
@@ -266,7 +266,10 @@ pub fn scan_rows(layout: &Layout, source: &mut dyn RowSource, r: &mut Render<'_>
             stop = Some(Stop::Cancelled);
         }
     }
-    Rendered { rows, bytes: stats.bytes, stop }
+    // The header line is ours, not the table's: counting it would make `bytes` depend on
+    // how many parts the table was read in.
+    let header_len: usize = layout.header.iter().map(|h| h.len() + 1).sum();
+    Rendered { rows, bytes: stats.bytes.saturating_sub(header_len as u64), stop }
 }
 
 /// State shared by the table text (which renders rows and scans binary values) and the
