@@ -21,6 +21,8 @@ pub struct Header {
     pub names: Vec<Arc<str>>,
     /// The element each column holds, by its name.
     pub roles: Vec<Option<HintElement>>,
+    /// Fields may be double-quoted (CSV); database rows are written without quoting.
+    pub quoted: bool,
 }
 
 /// What a PAN's row says.
@@ -56,10 +58,11 @@ impl Header {
         }
         let delim = DELIMS.into_iter().max_by_key(|d| memchr::memchr_iter(*d, line).count())?;
         memchr::memchr(delim, line)?;
-        let names: Vec<Arc<str>> =
-            split_fields(line, delim).map(|r| Arc::from(String::from_utf8_lossy(unquote(&line[r])).trim())).collect();
+        let names: Vec<Arc<str>> = split_fields(line, delim, true)
+            .map(|r| Arc::from(String::from_utf8_lossy(unquote(&line[r])).trim()))
+            .collect();
         let roles: Vec<Option<HintElement>> = names.iter().map(|n| det.column_element(n)).collect();
-        roles.iter().any(Option::is_some).then_some(Header { delim, names, roles })
+        roles.iter().any(Option::is_some).then_some(Header { delim, names, roles, quoted: true })
     }
 
     /// The header of a table whose columns are known (a database table rendered as
@@ -68,7 +71,7 @@ impl Header {
     pub fn of_columns(det: &DetectorSet, names: &[String]) -> Header {
         let names: Vec<Arc<str>> = names.iter().map(|n| Arc::from(n.as_str())).collect();
         let roles = names.iter().map(|n| det.column_element(n)).collect();
-        Header { delim: b'\t', names, roles }
+        Header { delim: b'\t', names, roles, quoted: false }
     }
 
     /// Reads the row around `span` (the PAN's bytes) in `buf`.
@@ -79,9 +82,9 @@ impl Header {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let mut ctx = RowContext::default();
         let (mut month, mut year) = (false, false);
-        for (idx, field) in split_fields(line, self.delim).enumerate() {
+        for (idx, field) in split_fields(line, self.delim, self.quoted).enumerate() {
             let abs = start + field.start..start + field.end;
-            let value = unquote(&line[field]);
+            let value = if self.quoted { unquote(&line[field]) } else { line[field].trim_ascii() };
             let role = self.roles.get(idx).copied().flatten();
             if abs.start <= span.start && span.end <= abs.end {
                 if role == Some(HintElement::Pan) {
@@ -112,9 +115,10 @@ fn unquote(v: &[u8]) -> &[u8] {
 }
 
 /// Field ranges of a delimited line; a double-quoted field may contain the delimiter.
-fn split_fields(line: &[u8], delim: u8) -> impl Iterator<Item = Range<usize>> + '_ {
+fn split_fields(line: &[u8], delim: u8, quoted: bool) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut pos = 0;
     let mut done = false;
+    let quotes = quoted;
     std::iter::from_fn(move || {
         if done {
             return None;
@@ -123,7 +127,7 @@ fn split_fields(line: &[u8], delim: u8) -> impl Iterator<Item = Range<usize>> + 
         let mut quoted = false;
         while pos < line.len() {
             match line[pos] {
-                b'"' => quoted = !quoted,
+                b'"' if quotes => quoted = !quoted,
                 b if b == delim && !quoted => break,
                 _ => {}
             }
@@ -146,9 +150,9 @@ mod tests {
     #[test]
     fn fields_respect_quotes() {
         let line = br#"a,"b,c",d"#;
-        let f: Vec<_> = split_fields(line, b',').map(|r| &line[r]).collect();
+        let f: Vec<_> = split_fields(line, b',', true).map(|r| &line[r]).collect();
         assert_eq!(f, vec![&b"a"[..], &b"\"b,c\""[..], &b"d"[..]]);
-        let f: Vec<_> = split_fields(b"a,", b',').collect();
+        let f: Vec<_> = split_fields(b"a,", b',', true).collect();
         assert_eq!(f.len(), 2);
     }
 

@@ -359,6 +359,19 @@ impl Reader {
             if let Some(end) = piece.end {
                 owned_to = owned_to.min(end);
             }
+            // Records: a round ends at a row's end, so every row it reports on is whole in
+            // the buffer (a row longer than the round is read as it comes).
+            if !eof
+                && piece.end.is_none()
+                && probe.encoding.is_none()
+                && probe.header.is_some()
+                && owned_to > owned_from
+            {
+                let (from, to) = ((owned_from - buf_abs) as usize, (owned_to - buf_abs) as usize);
+                if let Some(nl) = memchr::memrchr(b'\n', &self.buf[from..to]) {
+                    owned_to = owned_from + nl as u64 + 1;
+                }
+            }
             let owned_to = owned_to.max(owned_from);
             let rel = |abs: u64| (abs - buf_abs) as usize;
             let raw = &self.buf[..len];

@@ -2006,3 +2006,56 @@ fn iso_date_in_an_expiry_column_links_on_sqlite() {
     let f = one(&r, &recs, &db.table("cards"), "card_no", &json!({"id": "1"}), &number);
     assert!(has_signal(f, "row:expiry"), "{}", r.show());
 }
+
+/// A `"` inside a value is text, not CSV quoting: the fields after it keep their
+/// columns (a year must not land under the security-code column).
+#[test]
+fn quotes_in_values_keep_columns_on_sqlite() {
+    let db = Db::sqlite();
+    let number = pan("453201", 16, 9300);
+    db.exec(&format!(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, memo TEXT, note TEXT, card_number TEXT, security_code TEXT, exp_year TEXT);
+         INSERT INTO t VALUES (1, '5\" screen', '7\" tablet', '{number}', NULL, '2029');"
+    ));
+    let (r, recs) = db.run(&[]);
+    no_leak(&r, std::slice::from_ref(&number));
+    let f = one(&r, &recs, &db.table("t"), "card_number", &json!({"id": "1"}), &number);
+    assert!(has_signal(f, "column:card_number"), "{}", r.show());
+    assert!(!has_signal(f, "row:cvv"), "the year is not a security code: {}", r.show());
+}
+
+/// Rows longer than the look-back kept at a 1 MiB chunk edge are still read field by
+/// field: every row's security code links, including the row that straddles the edge.
+#[test]
+fn rows_across_chunk_edges_link_on_sqlite() {
+    let db = Db::sqlite();
+    let number = pan("453201", 16, 9400);
+    db.exec(&format!(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, notes TEXT, card_number TEXT, security_code TEXT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000)
+         INSERT INTO t SELECT x, printf('%.3000c', 'n'), '{number}', '123' FROM c;"
+    ));
+    let (r, recs) = db.run(&[]);
+    no_leak(&r, std::slice::from_ref(&number));
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1000, "exit {}", r.code);
+    let not_critical = f.iter().filter(|f| s(f, "confidence") != "critical").count();
+    assert_eq!(not_critical, 0, "rows whose security code did not link");
+}
+
+/// A PAN typed whole into the first of four split inputs is reported once, in that
+/// column; the joined field is only for numbers spread over two or more parts.
+#[test]
+fn whole_number_in_one_split_part_is_reported_once_on_sqlite() {
+    let db = Db::sqlite();
+    let number = pan("453201", 16, 9500);
+    db.exec(&format!(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, card_no1 TEXT, card_no2 TEXT, card_no3 TEXT, card_no4 TEXT);
+         INSERT INTO t VALUES (1, '{number}', NULL, NULL, NULL);"
+    ));
+    let (r, recs) = db.run(&[]);
+    no_leak(&r, std::slice::from_ref(&number));
+    let f = findings(&recs);
+    assert_eq!(f.len(), 1, "{}", r.show());
+    assert_eq!(s(f[0], "column"), "card_no1");
+}

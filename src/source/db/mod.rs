@@ -138,11 +138,11 @@ impl DbUrl {
             _ => {
                 return Err(bad(
                     "unknown scheme (use postgres://, postgresql://, mysql://, mariadb:// or sqlite://)",
-                    crate::report::redact_arg(raw),
+                    masked_raw(raw),
                 ));
             }
         };
-        let mut url = url::Url::parse(raw).map_err(|e| bad(&e.to_string(), crate::report::redact_arg(raw)))?;
+        let mut url = url::Url::parse(raw).map_err(|e| bad(&e.to_string(), masked_raw(raw)))?;
         let mut secret = url.password().map(percent_decode);
         let _ = url.set_password(None);
         let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -163,7 +163,7 @@ impl DbUrl {
             url = url::Url::parse(&rebuilt).map_err(|e| bad(&e.to_string(), String::new()))?;
         }
         if url.host_str().is_none_or(str::is_empty) && !url.query_pairs().any(|(k, _)| k == "host" || k == "socket") {
-            return Err(bad("no host", crate::report::redact_arg(raw)));
+            return Err(bad("no host", masked_raw(raw)));
         }
         let password = secret.filter(|p| !p.is_empty()).or_else(|| password.map(str::to_owned));
         let mut shown_url = url.clone();
@@ -209,6 +209,17 @@ impl DbUrl {
     fn query_error(&self, reason: &str) -> DbError {
         DbError::Query { url: self.shown.clone(), reason: self.scrub(reason) }
     }
+}
+
+/// A URL that could not be parsed, as it may be shown: everything between `://` and the
+/// last `@` is hidden (a password can hold `/`, `?` or `#`, which would end a parsed
+/// user-info part early), and PAN-like digits are masked.
+fn masked_raw(raw: &str) -> String {
+    let shown = match (raw.find("://"), raw.rfind('@')) {
+        (Some(i), Some(at)) if at > i => format!("{}://****@{}", &raw[..i], &raw[at + 1..]),
+        _ => crate::report::redact_arg(raw),
+    };
+    crate::report::redact_digits(&shown).into_owned()
 }
 
 fn percent_decode(s: &str) -> String {
@@ -408,8 +419,8 @@ impl Default for DbOptions {
 /// Target bytes of one page: the page size adapts to the rows seen.
 const PAGE_BYTES: u64 = 4 << 20;
 /// Rows of the first page, and bounds of later ones.
-const PAGE_FIRST: u64 = 1000;
-const PAGE_MIN: u64 = 50;
+const PAGE_FIRST: u64 = 16;
+const PAGE_MIN: u64 = 1;
 const PAGE_MAX: u64 = 20_000;
 
 /// Rows to ask for in the next page, from the rows and bytes seen so far.
@@ -856,6 +867,10 @@ mod tests {
         assert!(e.contains("unknown scheme") && !e.contains("topsecret"), "{e}");
         let e = DbUrl::parse("postgres://u:topsecret@/db", None).unwrap_err().to_string();
         assert!(!e.contains("topsecret"), "{e}");
+        for raw in ["postgres://app:se/cret@db1/shop", "postgres://app:se#cret@db1/shop", "mysql://a:b?c@h:99999/d"] {
+            let e = DbUrl::parse(raw, None).unwrap_err().to_string();
+            assert!(!e.contains("cret") && !e.contains("b?c"), "{e}");
+        }
     }
 
     #[test]

@@ -98,8 +98,9 @@ pub(super) fn connect(
     if let Some(p) = &url.password {
         o = o.password(p);
     }
-    // Values arrive as utf8mb4 whatever the URL says: key literals rely on it.
-    o = o.charset("utf8mb4");
+    // Values arrive as utf8mb4 whatever the URL says, and timestamps in UTC (no repeated
+    // hour at a DST change): key literals rely on both.
+    o = o.charset("utf8mb4").timezone(Some("+00:00".to_owned()));
     let t = opts.connect_timeout;
     let mut conn = run(rt, t, o.connect()).map_err(|e| url.connect_error(&reason(&e)))?;
     let err = |e: sqlx::Error| url.connect_error(&reason(&e));
@@ -318,6 +319,13 @@ pub(super) fn scan(
                     return Err(PageError::Key(format!("key column {} holds a value that cannot be paged on", k.name)));
                 };
                 rhs.push(lit);
+            }
+            // MariaDB plans a row comparison as a full index scan: the bound on the first
+            // key column gives it a range to start from.
+            if let (Some(first), Some(lit)) = (lhs.first(), rhs.first())
+                && lhs.len() > 1
+            {
+                conds.push(format!("{first} >= {lit}"));
             }
             conds.push(format!("({}) > ({})", lhs.join(", "), rhs.join(", ")));
         }

@@ -490,9 +490,16 @@ impl TableText<'_, '_, '_> {
             // Split card columns: their values joined, as one more field each.
             for parts in &self.layout.splits {
                 let mut joined = Vec::new();
+                let mut filled = 0;
                 for &p in parts {
                     let field = field_bytes(&self.pending, &sh.index, fields_before, p, row_start);
+                    filled += usize::from(!field.trim_ascii().is_empty());
                     joined.extend(field.iter().copied().filter(|b| !b.is_ascii_whitespace() && *b != b'-'));
+                }
+                // A number held whole in one part is found there: joining it again would
+                // report the same PAN twice.
+                if filled < 2 {
+                    joined.clear();
                 }
                 self.pending.push(b'\t');
                 sh.index.start_field(row_start + self.pending.len() as u64);
