@@ -132,6 +132,8 @@ pub struct TableScan<'a> {
     pub batch: usize,
     /// Read at most this many rows (`pansweep db --sample`).
     pub sample: Option<u64>,
+    /// Set by the scan: rows read, also when it failed part-way.
+    pub rows_read: u64,
 }
 
 /// An open database.
@@ -275,6 +277,7 @@ impl Database {
             batch: scan.batch,
         };
         let done = render::scan_rows(&layout, &mut source, &mut render);
+        scan.rows_read = done.rows;
         // A statement interrupted by the progress handler ends in an error: it is the
         // time limit.
         let stop = match done.stop {
@@ -523,6 +526,7 @@ impl ItemScanner<'_> {
                 emit: &mut emit,
                 batch: LEAF_BATCH,
                 sample: None,
+                rows_read: 0,
             };
             match db.scan_table(self.scanner.detectors(), table, &mut scan) {
                 Ok(_) => {}

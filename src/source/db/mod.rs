@@ -598,12 +598,14 @@ impl Conn {
                     emit: &mut emit,
                     batch: render.batch,
                     sample: self.opts.sample,
+                    rows_read: 0,
                 };
                 let r = db.scan_table(det, t, &mut scan);
-                let (rows, stop) = match r {
-                    Ok(rows) => (rows, None),
-                    Err(sqlite::SqliteError::Cancelled) => (0, Some(Stop::Cancelled)),
-                    Err(e) => (0, Some(Stop::Failed(e.to_string()))),
+                let rows = scan.rows_read;
+                let stop = match r {
+                    Ok(_) => None,
+                    Err(sqlite::SqliteError::Cancelled) => Some(Stop::Cancelled),
+                    Err(e) => Some(Stop::Failed(e.to_string())),
                 };
                 PartResult { rows, bytes, stop, broken: false }
             }
