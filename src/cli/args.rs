@@ -218,6 +218,7 @@ pub(crate) enum FormatArg {
     Text,
     Jsonl,
     Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

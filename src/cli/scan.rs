@@ -117,6 +117,7 @@ impl Session {
             Some(FormatArg::Text) => Format::Text,
             None if tty => Format::Text,
             Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Csv) => Format::Csv,
             // Default: text for a person at a terminal, JSONL for a pipe or a file.
             Some(FormatArg::Jsonl) | None => Format::Jsonl,
         };
@@ -133,6 +134,7 @@ impl Session {
             Format::Text => Box::new(report::text::Text::new(out, color, lang)),
             Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
             Format::Json => Box::new(report::json::Json::new(out)),
+            Format::Csv => Box::new(report::csv::Csv::new(out)),
         };
         let run = RunInfo {
             tool: "pansweep",

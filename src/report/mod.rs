@@ -4,6 +4,7 @@
 //! Writers see only [`FindingRecord`]s, which hold a masked view and a fingerprint: no
 //! full PAN, expiry or security code can reach a report.
 
+pub mod csv;
 pub mod json;
 pub mod jsonl;
 pub mod text;
@@ -27,6 +28,8 @@ pub enum Format {
     Jsonl,
     /// One JSON document.
     Json,
+    /// One CSV row per finding, for spreadsheets.
+    Csv,
 }
 
 /// Human language of text output.

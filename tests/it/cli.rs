@@ -2,8 +2,8 @@
 //! user-visible text and JSONL output on a small fixed tree of public test PANs.
 
 use crate::util::{
-    TestDir, findings, insta_settings, of_type, pan, pansweep, run, s, scan_in, scan_jsonl, sort_text_groups,
-    sorted_jsonl, summary,
+    TestDir, csv_records, findings, insta_settings, mask_digits, of_type, pan, pansweep, run, s, scan_in, scan_jsonl,
+    sort_text_groups, sorted_csv, sorted_jsonl, summary,
 };
 
 #[test]
@@ -216,6 +216,92 @@ fn jsonl_output_snapshot() {
     }
     let settings = insta_settings(Some(t.path()));
     settings.bind(|| insta::assert_snapshot!("jsonl_output", sorted_jsonl(&r.stdout())));
+}
+
+/// `--format csv`: a BOM, a header, one row per finding (the same findings as JSONL),
+/// nothing else; the exit code is the same as for any format.
+#[test]
+fn csv_output_snapshot() {
+    let t = fixed_tree();
+    let r = scan_in(t.path(), &["--format", "csv", "."]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr().is_empty(), "{r:?}");
+    let recs = csv_records(&r.stdout());
+    let (_, jsonl) = scan_jsonl(t.path(), &["."]);
+    assert_eq!(recs.len(), 1 + findings(&jsonl).len(), "a header and one row per finding: {r:?}");
+    assert!(recs.iter().all(|(_, fields)| fields.len() == recs[0].1.len()), "{r:?}");
+    let settings = insta_settings(Some(t.path()));
+    settings.bind(|| insta::assert_snapshot!("csv_output", sorted_csv(&r.stdout())));
+}
+
+/// A file name is chosen by whoever wrote the file: one that is a spreadsheet formula
+/// comes out as text (OWASP CSV injection), quoted, and still names the file.
+#[test]
+fn csv_guards_a_formula_in_a_path() {
+    let t = TestDir::new();
+    let name = "=HYPERLINK(\"x\").txt";
+    t.write(name, "card number 4111111111111111\n");
+    t.write("+cmd|' \\C calc'!A0.txt", "card number 5555555555554444\n");
+    let r = scan_in(t.path(), &["--format", "csv", name, "+cmd|' \\C calc'!A0.txt"]);
+    assert_eq!(r.code, 0, "test PANs only: {r:?}");
+    let out = r.stdout();
+    assert!(out.contains(",test_pan,\"'=HYPERLINK(\"\"x\"\").txt\","), "{out}");
+    assert!(out.contains(",'+cmd|' \\C calc'!A0.txt,"), "{out}");
+    let recs = csv_records(&out);
+    let path = recs[0].1.iter().position(|c| c == "path").unwrap();
+    let mut paths: Vec<&str> = recs[1..].iter().map(|(_, f)| f[path].as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["'+cmd|' \\C calc'!A0.txt", "'=HYPERLINK(\"x\").txt"]);
+    // Walked from `.`, the path starts with `./` and needs no guard.
+    let r = scan_in(t.path(), &["--format", "csv", "."]);
+    assert!(r.stdout().contains(",\"./=HYPERLINK(\"\"x\"\").txt\","), "{r:?}");
+}
+
+/// `pansweep db --format csv`: database findings are placed by `row_key`, with no line or
+/// byte offset, and table and column names are guarded like paths.
+#[test]
+fn csv_for_a_database() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 611);
+    let db = pansweep::source::sqlite::build(&format!(
+        "CREATE TABLE orders(id INTEGER PRIMARY KEY, region TEXT, card_no TEXT, cvv TEXT);
+         INSERT INTO orders VALUES (-7, 'kanto', '{number}', '123');
+         CREATE TABLE \"=evil\"(\"@pan\" TEXT);
+         INSERT INTO \"=evil\" VALUES ('card 4111111111111111');"
+    ))
+    .unwrap();
+    std::fs::write(t.join("shop.sqlite"), db).unwrap();
+    let url = format!("sqlite://{}", t.join("shop.sqlite").display());
+    let r = run(pansweep().args(["db", "--format", "csv", &url]));
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert!(!r.stdout().contains(&number), "full number in output");
+    let recs = csv_records(&r.stdout());
+    let header = &recs[0].1;
+    let rows: Vec<_> = recs[1..]
+        .iter()
+        .map(|(_, f)| {
+            let col = |name: &str| f[header.iter().position(|c| c == name).unwrap()].clone();
+            (col("engine"), col("table"), col("column"), col("row_key"), col("line"), col("byte_offset"), col("masked"))
+        })
+        .collect();
+    let rows_shown = mask_digits(&format!("{rows:?}"));
+    assert_eq!(rows.len(), 2, "{rows_shown}");
+    let masked = crate::util::masked(&number);
+    assert!(
+        rows.contains(&(
+            "sqlite".into(),
+            "main.orders".into(),
+            "card_no".into(),
+            "id=-7".into(),
+            String::new(),
+            String::new(),
+            masked
+        )),
+        "{rows_shown}"
+    );
+    // Only a field's first character can start a formula.
+    assert!(rows.iter().any(|r| r.1 == "main.=evil"), "{rows_shown}");
+    assert!(rows.iter().any(|r| r.2 == "'@pan"), "{rows_shown}");
 }
 
 #[test]

@@ -153,6 +153,8 @@ const RUNS: &[&[&str]] = &[
     &["scan", "--format", "jsonl", "--context"],
     &["scan", "--format", "json"],
     &["scan", "--format", "json", "--context"],
+    &["scan", "--format", "csv"],
+    &["scan", "--format", "csv", "--context"],
 ];
 
 /// Runs every format over `root`; returns the first leak found, masked.

@@ -369,6 +369,56 @@ pub(crate) fn sorted_jsonl(stdout: &str) -> String {
     out
 }
 
+/// Splits `--format csv` output into records (RFC 4180): each is its raw text (CRLF
+/// included) and its fields with quotes undone. Panics, masked, unless the output starts
+/// with a UTF-8 BOM and every record ends with CRLF.
+pub(crate) fn csv_records(stdout: &str) -> Vec<(String, Vec<String>)> {
+    let body = stdout.strip_prefix('\u{FEFF}').unwrap_or_else(|| panic!("no BOM: {}", mask_digits(stdout)));
+    let mut out = Vec::new();
+    let (mut raw, mut fields, mut cur) = (String::new(), Vec::new(), String::new());
+    let mut chars = body.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        raw.push(c);
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                raw.push('"');
+                chars.next();
+                cur.push('"');
+            }
+            (true, '"') => quoted = false,
+            (false, '"') => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut cur)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {
+                raw.push('\n');
+                chars.next();
+                fields.push(std::mem::take(&mut cur));
+                out.push((std::mem::take(&mut raw), std::mem::take(&mut fields)));
+            }
+            (false, '\r' | '\n') => panic!("a bare CR or LF ends a record: {}", mask_digits(stdout)),
+            (_, c) => cur.push(c),
+        }
+    }
+    assert!(raw.is_empty(), "last record not ended by CRLF: {}", mask_digits(stdout));
+    out
+}
+
+/// `--format csv` output as a string for a snapshot: BOM dropped, CRLF shown as LF, the
+/// header first and the rows sorted by (`path`, `byte_offset`) (walk order is not part
+/// of the contract).
+pub(crate) fn sorted_csv(stdout: &str) -> String {
+    let mut recs = csv_records(stdout);
+    assert!(!recs.is_empty(), "no header row");
+    let header = recs.remove(0);
+    let col = |name: &str| header.1.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name}"));
+    let (path, offset) = (col("path"), col("byte_offset"));
+    recs.sort_by(|a, b| {
+        let key = |r: &(String, Vec<String>)| (r.1[path].clone(), r.1[offset].parse::<u64>().unwrap_or(0));
+        key(a).cmp(&key(b))
+    });
+    std::iter::once(header).map(|r| r.0).chain(recs.into_iter().map(|r| r.0)).collect::<String>().replace("\r\n", "\n")
+}
+
 // ---------------------------------------------------------------------------------------
 // Privileges and hang guards.
 
