@@ -378,6 +378,23 @@ pub struct Part {
     pub count: usize,
 }
 
+impl Part {
+    /// The key-range conditions of this part on `key`, the key column as written in the
+    /// statement (empty for a whole table).
+    pub(crate) fn range_conditions(&self, key: &str) -> Vec<String> {
+        let mut conds = Vec::new();
+        if let Some((from, to)) = self.range {
+            if let Some(f) = from {
+                conds.push(format!("{key} >= {f}"));
+            }
+            if let Some(to) = to {
+                conds.push(format!("{key} < {to}"));
+            }
+        }
+        conds
+    }
+}
+
 /// How a part was read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartResult {
@@ -795,6 +812,20 @@ impl<R: RawRow> RowSource for Streamed<'_, R> {
 }
 
 impl Table {
+    /// Records a column found by discovery: read when its type can hold card data and the
+    /// account may read it; otherwise counted as unread (and as denied when only the
+    /// privilege is missing).
+    pub(crate) fn add_column(&mut self, name: String, kind: Option<ColKind>, readable: bool, type_name: String) {
+        match kind {
+            Some(kind) if readable => self.columns.push(Column { name, kind, type_name }),
+            Some(_) => {
+                self.unread += 1;
+                self.denied_columns += 1;
+            }
+            None => self.unread += 1,
+        }
+    }
+
     /// The layout of its rendered text: its columns, keyed by its key columns.
     pub(crate) fn layout(&self, det: &DetectorSet) -> render::Layout {
         render::Layout::new(

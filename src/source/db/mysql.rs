@@ -13,8 +13,8 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
 
 use super::render::{self, Layout, Render, Stop};
 use super::{
-    ColKind, Column, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Pager, Part,
-    PartResult, RawRow, Streamed, Table, hex_digits,
+    ColKind, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Pager, Part, PartResult,
+    RawRow, Streamed, Table, hex_digits,
 };
 use crate::detectors::DetectorSet;
 
@@ -219,14 +219,8 @@ pub(super) fn discover(
             let cast = key_cast(&data_type, &charset, &collation).filter(|_| readable);
             keys.push((key_pos, cast.map(|cast| KeyColumn { name: col.clone(), cast })));
         }
-        match kind_of(det, &col, &data_type) {
-            Some(kind) if readable => t.columns.push(Column { name: col, kind, type_name: column_type }),
-            Some(_) => {
-                t.unread += 1;
-                t.denied_columns += 1;
-            }
-            None => t.unread += 1,
-        }
+        let kind = kind_of(det, &col, &data_type);
+        t.add_column(col, kind, readable, column_type);
     }
     if let Some(t) = tables.last_mut() {
         finish(t, &mut keys, any_readable);
@@ -302,15 +296,10 @@ pub(super) fn scan(
     }
     let limit_time = opts.statement_timeout + Duration::from_secs(5);
     let mut fetch = |after: Option<&[Vec<u8>]>, limit: u64| -> Result<Vec<MySqlRow>, PageError> {
-        let mut conds = Vec::new();
-        if let (Some((from, to)), [k]) = (part.range, t.key.as_slice()) {
-            if let Some(f) = from {
-                conds.push(format!("{} >= {f}", quote(&k.name)));
-            }
-            if let Some(to) = to {
-                conds.push(format!("{} < {to}", quote(&k.name)));
-            }
-        }
+        let mut conds = match t.key.as_slice() {
+            [k] => part.range_conditions(&quote(&k.name)),
+            _ => Vec::new(),
+        };
         if let Some(after) = after {
             let lhs: Vec<String> = t.key.iter().map(|k| quote(&k.name)).collect();
             let mut rhs = Vec::new();

@@ -10,8 +10,8 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
 
 use super::render::{self, Layout, Render, Stop};
 use super::{
-    ColKind, Column, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Part,
-    PartResult, RawRow, Table,
+    ColKind, DbError, DbOptions, DbUrl, Errors, KeyCast, KeyColumn, Matcher, PageError, Paged, Part, PartResult,
+    RawRow, Table,
 };
 use crate::detectors::DetectorSet;
 
@@ -175,14 +175,8 @@ pub(super) fn discover(
         if key_pos > 0 {
             keys.push((key_pos, KeyColumn { name: col.clone(), cast: KeyCast::PgType(type_name.clone()) }, readable));
         }
-        match kind_of(det, &col, &category, &base) {
-            Some(kind) if readable => t.columns.push(Column { name: col, kind, type_name }),
-            Some(_) => {
-                t.unread += 1;
-                t.denied_columns += 1;
-            }
-            None => t.unread += 1,
-        }
+        let kind = kind_of(det, &col, &category, &base);
+        t.add_column(col, kind, readable, type_name);
     }
     if let Some(t) = tables.last_mut() {
         finish(t, &mut keys, any_readable);
@@ -225,19 +219,6 @@ fn select_list(t: &Table) -> String {
     keys.chain(cols).collect::<Vec<_>>().join(", ")
 }
 
-fn range_condition(t: &Table, part: &Part) -> Vec<String> {
-    let mut conds = Vec::new();
-    if let (Some((from, to)), [k]) = (part.range, t.key.as_slice()) {
-        if let Some(f) = from {
-            conds.push(format!("t0.{} >= {f}", quote(&k.name)));
-        }
-        if let Some(to) = to {
-            conds.push(format!("t0.{} < {to}", quote(&k.name)));
-        }
-    }
-    conds
-}
-
 pub(super) fn scan(
     rt: &tokio::runtime::Runtime,
     conn: &mut PgConnection,
@@ -254,7 +235,10 @@ pub(super) fn scan(
     }
     let limit_time = opts.statement_timeout + Duration::from_secs(5);
     let mut fetch = |after: Option<&[Vec<u8>]>, limit: u64| -> Result<Vec<PgRow>, PageError> {
-        let mut conds = range_condition(t, part);
+        let mut conds = match t.key.as_slice() {
+            [k] => part.range_conditions(&format!("t0.{}", quote(&k.name))),
+            _ => Vec::new(),
+        };
         if after.is_some() {
             let lhs: Vec<String> = t.key.iter().map(|k| format!("t0.{}", quote(&k.name))).collect();
             let rhs: Vec<String> = t
