@@ -137,13 +137,14 @@ impl Session {
             Format::Csv => Box::new(report::csv::Csv::new(out)),
         };
         let run = RunInfo {
-            tool: "pansweep",
-            version: env!("CARGO_PKG_VERSION"),
+            tool: "pansweep".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
             ruleset: detectors.ruleset.clone(),
             started: pansweep::time::rfc3339(pansweep::time::unix_now()),
             host: hostname(),
             argv: std::env::args().map(|a| report::redact_arg(&a)).collect(),
             fingerprint_key_id: key_id,
+            sources: Vec::new(),
         };
         // Ctrl-C / SIGTERM: stop, write what we have, exit 130. A second one exits at once.
         let cancel = Arc::new(AtomicBool::new(false));
