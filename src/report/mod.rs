@@ -7,6 +7,8 @@
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod merge;
+pub mod read;
 pub mod text;
 
 use std::borrow::Cow;
