@@ -101,6 +101,8 @@ fn a_fleet_merges_into_one_report() {
     assert_eq!(doc["summary"]["distinct_pans"], 3);
     assert_eq!(doc["summary"]["files"], 3, "coverage adds up across the runs given");
     assert_eq!(doc["summary"]["complete"], true);
+    assert_eq!(doc["coverage"]["full"], true);
+    assert_eq!(doc["coverage"]["files"], 3);
     assert!(r.stderr().is_empty(), "{}", r.show());
     for p in [&f.a, &f.b, &f.shared] {
         assert!(r.stdout().contains(&masked(p)));

@@ -427,8 +427,12 @@ fn json_format_is_one_document() {
     let obj = doc.as_object().expect("an object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["findings", "run", "skipped", "summary"]);
+    assert_eq!(keys, ["coverage", "findings", "run", "skipped", "summary"]);
     assert_eq!(doc["run"]["tool"], "pansweep");
+    // The skipped file was over a limit: coverage is not full, and says why.
+    assert_eq!(doc["coverage"]["skipped"]["limit"], 1);
+    assert_eq!(doc["coverage"]["full"], false);
+    assert_eq!(doc["coverage"]["complete"], true);
     assert_eq!(doc["run"]["version"], env!("CARGO_PKG_VERSION"));
     let skipped = doc["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 1, "{}", mask_digits(&doc.to_string()));
