@@ -50,25 +50,8 @@ pub(crate) struct ReportCmdArgs {
     #[arg(required = true, value_name = "FINDINGS.jsonl")]
     pub(crate) inputs: Vec<PathBuf>,
 
-    /// Write the report here (created with mode 0600) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub(crate) output: Option<PathBuf>,
-
-    /// Report format [default: text on a terminal, jsonl otherwise].
-    #[arg(long, value_enum)]
-    pub(crate) format: Option<FormatArg>,
-
-    /// Report only findings at or above this tier.
-    #[arg(long, value_enum, default_value_t = Level::Low)]
-    pub(crate) min_confidence: Level,
-
-    /// Exit with 1 when a card-data finding is at or above this tier.
-    #[arg(long, value_enum, default_value_t = Level::Medium)]
-    pub(crate) fail_on: Level,
-
-    /// Colour in text output.
-    #[arg(long, value_enum, default_value_t = When::Auto)]
-    pub(crate) color: When,
+    #[command(flatten)]
+    pub(crate) out: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -135,10 +118,10 @@ pub(crate) struct ScanArgs {
     pub(crate) respect_ignore: bool,
 }
 
-/// Options shared by `scan` and `db`: where the report goes, in what shape, and what
-/// counts.
+/// Where a report goes, in what shape, and what counts: shared by `scan`, `db` and
+/// `report`.
 #[derive(Debug, Args)]
-pub(crate) struct ReportArgs {
+pub(crate) struct OutputArgs {
     /// Write the report here (created with mode 0600) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
@@ -155,6 +138,17 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_enum, default_value_t = Level::Medium)]
     pub(crate) fail_on: Level,
 
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = When::Auto)]
+    pub(crate) color: When,
+}
+
+/// Options shared by `scan` and `db`: the report, and how findings are made.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    #[command(flatten)]
+    pub(crate) out: OutputArgs,
+
     /// HMAC key file for fingerprints, so runs and hosts can be compared [default: a random key per run].
     #[arg(long, value_name = "FILE")]
     pub(crate) fingerprint_key: Option<PathBuf>,
@@ -166,10 +160,6 @@ pub(crate) struct ReportArgs {
     /// Lay a directory of detector files over the built-in ones.
     #[arg(long, value_name = "DIR", env = "PANSWEEP_DETECTORS")]
     pub(crate) detectors: Option<PathBuf>,
-
-    /// Colour in text output.
-    #[arg(long, value_enum, default_value_t = When::Auto)]
-    pub(crate) color: When,
 }
 
 /// Scan databases: PostgreSQL, MySQL/MariaDB, SQLite files. Read-only; every table the

@@ -18,7 +18,7 @@ use super::scan::open_writer;
 
 pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
     // Opening the output truncates it: it must not be one of the inputs.
-    if let Some(out) = &a.output
+    if let Some(out) = &a.out.output
         && let Ok(om) = std::fs::metadata(out)
     {
         for input in &a.inputs {
@@ -44,9 +44,9 @@ pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
             }
         })
         .collect();
-    let (mut writer, _) = open_writer(cli, a.output.as_deref(), a.format, a.color)?;
+    let (mut writer, _) = open_writer(cli, &a.out)?;
     let opts = MergeOptions {
-        min_confidence: a.min_confidence.into(),
+        min_confidence: a.out.min_confidence.into(),
         argv: std::env::args().map(|s| report::redact_arg(&s)).collect(),
     };
     let merged = merge::merge(&inputs, writer.as_mut(), &opts)?;
@@ -56,7 +56,7 @@ pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
             let _ = writeln!(stderr, "pansweep: note: {note}");
         }
     }
-    let fail_on: Confidence = a.fail_on.into();
+    let fail_on: Confidence = a.out.fail_on.into();
     Ok(if merged.worst.is_some_and(|w| w >= fail_on) {
         ExitStatus::Found
     } else if merged.incomplete {

@@ -17,7 +17,7 @@ use pansweep::scan::ScannerBuilder;
 use sha2::{Digest, Sha256};
 
 use super::ExitStatus;
-use super::args::{Cli, FormatArg, LangArg, ReportArgs, ScanArgs, When};
+use super::args::{Cli, FormatArg, LangArg, OutputArgs, ReportArgs, ScanArgs, When};
 use super::progress::Progress;
 
 /// Loads the built-in detector set, or lays `dir` over it.
@@ -87,15 +87,10 @@ pub(crate) type FileId = (u64, u64);
 
 /// Opens the report destination (a 0600 file, or stdout) and the writer for `format`.
 /// Returns the (device, inode) of a report file, so a scan can leave it out.
-pub(crate) fn open_writer(
-    cli: &Cli,
-    output: Option<&Path>,
-    format: Option<FormatArg>,
-    color: When,
-) -> anyhow::Result<(Box<dyn ReportWriter>, Option<FileId>)> {
+pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn ReportWriter>, Option<FileId>)> {
     let stdout_tty = std::io::stdout().is_terminal();
     let mut output_id = None;
-    let (out, tty): (Box<dyn Write + Send>, bool) = match output {
+    let (out, tty): (Box<dyn Write + Send>, bool) = match o.output.as_deref() {
         Some(path) => {
             let f = create_output(path)?;
             let m = f.metadata()?;
@@ -104,7 +99,7 @@ pub(crate) fn open_writer(
         }
         None => (Box::new(std::io::stdout()), stdout_tty),
     };
-    let format = match format {
+    let format = match o.format {
         Some(FormatArg::Text) => Format::Text,
         None if tty => Format::Text,
         Some(FormatArg::Json) => Format::Json,
@@ -112,7 +107,7 @@ pub(crate) fn open_writer(
         // Default: text for a person at a terminal, JSONL for a pipe or a file.
         Some(FormatArg::Jsonl) | None => Format::Jsonl,
     };
-    let color = match color {
+    let color = match o.color {
         When::Always => true,
         When::Never => false,
         When::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
@@ -150,7 +145,7 @@ impl Session {
         let detectors = Arc::new(load_detectors(r.detectors.as_deref())?);
         let (key, key_id) = fingerprint_key(r.fingerprint_key.as_deref())?;
         let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(r.context).build();
-        let (writer, output_id) = open_writer(cli, r.output.as_deref(), r.format, r.color)?;
+        let (writer, output_id) = open_writer(cli, &r.out)?;
         let run = RunInfo {
             tool: "pansweep".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -180,8 +175,8 @@ impl Session {
             cancel,
             interrupted,
             output_id,
-            min_confidence: r.min_confidence.into(),
-            fail_on: r.fail_on.into(),
+            min_confidence: r.out.min_confidence.into(),
+            fail_on: r.out.fail_on.into(),
         })
     }
 
