@@ -8,9 +8,15 @@
 //! 2. write the merged `run` record (with one [`SourceRun`] per input), then read the
 //!    inputs again and hand every first-seen record to the writer, then the summary.
 //!
+//! When the runs come from more than one host, a file's `path` (and a skipped item's) is
+//! written as `host:path`, the notation of scp and rsync, so every format says which
+//! machine to clean without a new field; a database finding is named by its URL, which
+//! already names the server.
+//!
 //! De-duplication is by location: a file finding by (host, path, line, byte offset,
-//! decoders, class, masked view, fingerprint), a database finding by (URL, table, column,
-//! row key, class, masked view, fingerprint) whatever host ran the scan. Distinct cards
+//! decoders, class, masked view), a database finding by (URL, table, column, row key,
+//! class, masked view) whatever host ran the scan. The fingerprint is left out: the same
+//! card at the same place has different fingerprints under different keys. Distinct cards
 //! are counted by fingerprint only when every run used the same fingerprint key: HMACs
 //! under different keys cannot be compared, so the count is then left unknown and a note
 //! says why.
@@ -111,7 +117,6 @@ fn digest(parts: &[&str]) -> [u8; 16] {
 
 fn finding_key(host: &str, rec: &FindingRecord) -> [u8; 16] {
     let f = &rec.finding;
-    let fp = f.fingerprint.map(|fp| fp.to_string()).unwrap_or_default();
     let masked = f.view.masked();
     let decoders = rec.decoders.join("\u{0}");
     if rec.engine.is_some() {
@@ -126,11 +131,10 @@ fn finding_key(host: &str, rec: &FindingRecord) -> [u8; 16] {
             &decoders,
             f.class.as_str(),
             &masked,
-            &fp,
         ])
     } else {
         let (line, off) = (rec.line.to_string(), rec.byte_offset.to_string());
-        digest(&["file", host, &rec.path, &line, &off, &decoders, f.class.as_str(), &masked, &fp])
+        digest(&["file", host, &rec.path, &line, &off, &decoders, f.class.as_str(), &masked])
     }
 }
 
@@ -299,6 +303,8 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
         ));
     }
     let run = merged_run(&sources, &states, opts, &keys, &rulesets);
+    let hosts: BTreeSet<&str> = sources.iter().map(|s| s.host.as_str()).collect();
+    let prefix_host = hosts.len() > 1;
     writer.begin(&run).map_err(MergeError)?;
 
     // Pass 2: the same decisions, this time writing.
@@ -320,11 +326,19 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
                             && f.finding.confidence >= opts.min_confidence
                             && seen.findings.insert(finding_key(&host, &f)) =>
                     {
+                        let mut f = f;
+                        if prefix_host && f.engine.is_none() {
+                            f.path = format!("{host}:{}", f.path);
+                        }
                         writer.finding(&f).map_err(MergeError)?;
                     }
                     Record::Skipped(s) if started && seen.skips.insert(skip_key(&host, &s)) => {
                         incomplete |= s.kind.incomplete();
                         skipped += 1;
+                        let mut s = s;
+                        if prefix_host && !s.path.contains("://") {
+                            s.path = format!("{host}:{}", s.path);
+                        }
                         writer.skipped(&s).map_err(MergeError)?;
                     }
                     Record::Table(t) if started && seen.tables.insert(table_key(&t)) => {
@@ -569,13 +583,19 @@ mod tests {
         assert_eq!(run["sources"].as_array().unwrap().len(), 3);
         assert_eq!(run["sources"][1]["findings"]["high"], 0, "b only repeated a");
         assert!(m.notes.is_empty(), "{:?}", m.notes);
+        // Two hosts: every file path says which.
+        let paths: Vec<&str> = of_type(&lines, "finding").iter().map(|f| f["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["web1:/var/log/app.log", "web1:/x", "web2:/var/log/app.log"]);
     }
 
     #[test]
     fn different_keys_leave_distinct_cards_unknown_and_say_so() {
         let a = report(&run("web1", "random:aa"), &[finding("/a", 1, 1, Confidence::High)], &[], true);
         let b = report(&run("web2", "random:bb"), &[finding("/a", 1, 1, Confidence::High)], &[], true);
-        let (m, lines) = merge_to_lines(&[("a", a), ("b", b)], Confidence::Low);
+        // The same host scanned twice with per-run keys: one finding, whatever its fingerprint.
+        let again = report(&run("web1", "random:cc"), &[finding("/a", 1, 9, Confidence::High)], &[], true);
+        let (m, lines) = merge_to_lines(&[("a", a), ("b", b), ("again", again)], Confidence::Low);
+        assert_eq!(of_type(&lines, "finding").len(), 2);
         assert_eq!(m.summary.distinct_pans, None);
         assert!(of_type(&lines, "summary")[0]["distinct_pans"].is_null());
         assert_eq!(of_type(&lines, "run")[0]["fingerprint_key_id"], "mixed");

@@ -64,8 +64,34 @@ fn sanitize(s: &str) -> String {
 }
 
 impl<W: Write + Send> ReportWriter for Text<W> {
-    fn begin(&mut self, _run: &RunInfo) -> io::Result<()> {
-        Ok(())
+    fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
+        // A report merged by `pansweep report` first says what it was made from.
+        if run.sources.len() < 2 {
+            return Ok(());
+        }
+        let head = if self.ja() {
+            format!("{} 件の実行を統合したレポート:", run.sources.len())
+        } else {
+            format!("report merged from {} runs:", run.sources.len())
+        };
+        writeln!(self.out, "{}", self.paint("1", &head))?;
+        for src in &run.sources {
+            let state = match (src.complete, self.ja()) {
+                (true, false) => "complete",
+                (false, false) => "INCOMPLETE",
+                (true, true) => "完了",
+                (false, true) => "未完了",
+            };
+            writeln!(
+                self.out,
+                "  {}  {}  {} … {}  {state}",
+                sanitize(&src.file),
+                sanitize(&src.host),
+                src.started,
+                src.ended.as_deref().unwrap_or("?")
+            )?;
+        }
+        writeln!(self.out)
     }
 
     fn finding(&mut self, rec: &FindingRecord) -> io::Result<()> {

@@ -97,6 +97,10 @@ fn a_fleet_merges_into_one_report() {
         doc["run"]["sources"].as_array().unwrap().iter().map(|x| x["host"].as_str().unwrap()).collect();
     assert_eq!(hosts, ["web1", "web2", "web1"]);
     assert_eq!(doc["run"]["host"], "web1, web2");
+    let mut paths: Vec<&str> = list.iter().map(|x| x["path"].as_str().unwrap()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    assert_eq!(paths, ["web1:./var/log/app.log", "web2:./var/log/app.log"], "which host, in every format");
     // One key: distinct cards are a, b and shared.
     assert_eq!(doc["summary"]["distinct_pans"], 3);
     assert_eq!(doc["summary"]["files"], 3, "coverage adds up across the runs given");
