@@ -16,6 +16,17 @@ use super::ExitStatus;
 use super::args::{Cli, ReportCmdArgs};
 use super::scan::open_writer;
 
+/// Opens a stored report; a gzip-compressed one (`web1.jsonl.gz`, as fleets often ship
+/// them) is decompressed as it is read.
+fn open_report(path: &std::path::Path) -> std::io::Result<Box<dyn BufRead>> {
+    let mut r = BufReader::with_capacity(256 * 1024, File::open(path)?);
+    if r.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::bufread::MultiGzDecoder::new(r);
+        return Ok(Box::new(BufReader::with_capacity(256 * 1024, gz)));
+    }
+    Ok(Box::new(r))
+}
+
 pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
     // Opening the output truncates it: it must not be one of the inputs.
     if let Some(out) = &a.out.output
@@ -35,13 +46,7 @@ pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|p| {
             let path = p.clone();
-            Input {
-                name: p.display().to_string(),
-                open: Box::new(move || {
-                    let f = File::open(&path)?;
-                    Ok(Box::new(BufReader::with_capacity(256 * 1024, f)) as Box<dyn BufRead>)
-                }),
-            }
+            Input { name: p.display().to_string(), open: Box::new(move || open_report(&path)) }
         })
         .collect();
     let (mut writer, _) = open_writer(cli, &a.out)?;

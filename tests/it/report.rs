@@ -87,7 +87,12 @@ fn one_run_re_renders_in_every_format() {
 #[test]
 fn a_fleet_merges_into_one_report() {
     let f = fleet();
-    let r = report(&["--format", "json"], &[&f.web1, &f.web2, &f.web1]);
+    // One host's report arrives gzip-compressed.
+    let gz = f.web2.with_extension("jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &std::fs::read(&f.web2).unwrap()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let r = report(&["--format", "json"], &[&f.web1, &gz, &f.web1]);
     assert_eq!(r.code, 1, "{}", r.show());
     let doc: Value = serde_json::from_str(&r.stdout()).unwrap_or_else(|e| panic!("{e}: {}", r.show()));
     let list = doc["findings"].as_array().unwrap();
