@@ -313,7 +313,8 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
     let mut incomplete = false;
     for (input, st) in inputs.iter().zip(&mut states) {
         let name = super::redact_digits(&input.name).into_owned();
-        if st.error.is_none() && st.run.is_some() {
+        // An input that failed part-way is still read up to where pass 1 got.
+        if st.run.is_some() {
             let mut pass2 = InputState { run: st.run.clone(), ..InputState::default() };
             let host = pass2.run.as_ref().map_or_else(String::new, |r| r.host.clone());
             let mut started = false;
@@ -647,6 +648,37 @@ mod tests {
         assert_eq!(m.worst, Some(Confidence::Critical));
         assert!(m.incomplete, "an error skip means coverage is incomplete");
         assert!(m.summary.complete, "both runs finished");
+    }
+
+    #[test]
+    fn an_input_that_fails_part_way_keeps_what_was_read() {
+        struct Failing(io::Cursor<Vec<u8>>);
+        impl io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => Err(io::Error::other("device error")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let mut a = report(&run("web1", "sha256:k"), &[finding("/a", 1, 1, Confidence::High)], &[], true);
+        // The run record and the finding are whole; the summary line is lost.
+        let keep = a.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(1).unwrap().0 + 1;
+        a.truncate(keep);
+        let input = Input {
+            name: "a".into(),
+            open: Box::new(move || {
+                Ok(Box::new(io::BufReader::new(Failing(io::Cursor::new(a.clone())))) as Box<dyn BufRead>)
+            }),
+        };
+        let mut out = Vec::new();
+        let m =
+            merge(&[input], &mut Jsonl::new(&mut out), &MergeOptions { min_confidence: Confidence::Low, argv: vec![] })
+                .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("\"type\":\"finding\"").count(), 1, "{text}");
+        assert!(text.contains("cannot read report: device error"), "{text}");
+        assert!(m.incomplete && !m.summary.complete);
     }
 
     #[test]
