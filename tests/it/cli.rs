@@ -109,6 +109,13 @@ fn help_for_scan() {
     insta::assert_snapshot!("scan_help", r.stdout());
 }
 
+#[test]
+fn help_for_report() {
+    let r = run(pansweep().args(["report", "--help"]));
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_snapshot!("report_help", r.stdout());
+}
+
 /// A fixed tree with public test PANs and masked PANs only, so its output is stable.
 fn fixed_tree() -> TestDir {
     let t = TestDir::new();
