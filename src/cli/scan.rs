@@ -118,6 +118,7 @@ impl Session {
             None if tty => Format::Text,
             Some(FormatArg::Json) => Format::Json,
             Some(FormatArg::Csv) => Format::Csv,
+            Some(FormatArg::Sarif) => Format::Sarif,
             // Default: text for a person at a terminal, JSONL for a pipe or a file.
             Some(FormatArg::Jsonl) | None => Format::Jsonl,
         };
@@ -135,6 +136,7 @@ impl Session {
             Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
             Format::Json => Box::new(report::json::Json::new(out)),
             Format::Csv => Box::new(report::csv::Csv::new(out)),
+            Format::Sarif => Box::new(report::sarif::Sarif::new(out)),
         };
         let run = RunInfo {
             tool: "pansweep",

@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod sarif;
 pub mod text;
 
 use std::borrow::Cow;
@@ -30,6 +31,8 @@ pub enum Format {
     Json,
     /// One CSV row per finding, for spreadsheets.
     Csv,
+    /// One SARIF 2.1.0 log, for code-scanning dashboards.
+    Sarif,
 }
 
 /// Human language of text output.
