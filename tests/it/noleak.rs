@@ -155,6 +155,8 @@ const RUNS: &[&[&str]] = &[
     &["scan", "--format", "json", "--context"],
     &["scan", "--format", "csv"],
     &["scan", "--format", "csv", "--context"],
+    &["scan", "--format", "sarif"],
+    &["scan", "--format", "sarif", "--context"],
 ];
 
 /// Runs every format over `root`; returns the first leak found, masked.
