@@ -136,6 +136,32 @@ impl Serialize for Fingerprint {
     }
 }
 
+impl std::str::FromStr for Fingerprint {
+    type Err = String;
+    /// Reads `hmac-sha256:` and 64 hex digits, as written in reports.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The value is not echoed: whatever is in a damaged report stays out of messages.
+        let bad = || "not a fingerprint (expected hmac-sha256: and 64 hex digits)".to_owned();
+        let hexdigits = s.strip_prefix("hmac-sha256:").ok_or_else(bad)?.as_bytes();
+        if hexdigits.len() != 64 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (o, pair) in out.iter_mut().zip(hexdigits.chunks_exact(2)) {
+            let s = std::str::from_utf8(pair).map_err(|_| bad())?;
+            *o = u8::from_str_radix(s, 16).map_err(|_| bad())?;
+        }
+        Ok(Fingerprint(out))
+    }
+}
+
+impl<'de> Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The class of a finding (SPEC §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -230,6 +256,10 @@ pub enum Element {
 }
 
 impl Element {
+    /// Every element.
+    pub const ALL: [Element; 6] =
+        [Element::Pan, Element::Expiry, Element::Cvv, Element::Track1, Element::Track2, Element::Name];
+
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -283,6 +313,9 @@ pub enum Signal {
     /// A spreadsheet number that kept only 15 significant digits (Excel's precision): the
     /// digits after them were replaced by zeros, so the check digit cannot be verified.
     PrecisionLost,
+    /// A signal read back from a stored report that this version has no variant for
+    /// (or whose text is not a fixed string): kept as written.
+    Other(String),
 }
 
 impl fmt::Display for Signal {
@@ -306,6 +339,7 @@ impl fmt::Display for Signal {
             Signal::Suspicious(why) => write!(f, "suspicious:{why}"),
             Signal::Masked => f.write_str("masked"),
             Signal::PrecisionLost => f.write_str("spreadsheet-precision-lost"),
+            Signal::Other(s) => f.write_str(s),
         }
     }
 }
@@ -313,6 +347,46 @@ impl fmt::Display for Signal {
 impl Serialize for Signal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl Signal {
+    /// Reads a signal back from its report text (the inverse of `Display`). Signals
+    /// whose detail is a fixed string in this version (`needs-context:…`,
+    /// `suspicious:…`) and signals this version does not know become [`Signal::Other`],
+    /// which writes the same text.
+    pub fn parse(s: &str) -> Signal {
+        let element = |e: &str| Element::ALL.into_iter().find(|x| x.as_str() == e);
+        match s {
+            "luhn" => return Signal::Luhn,
+            "luhn-failed" => return Signal::LuhnFailed,
+            "unknown-brand" => return Signal::UnknownBrand,
+            "test-pan" => return Signal::TestPan,
+            "expiry" => return Signal::Expiry,
+            "cvv" => return Signal::Cvv,
+            "name" => return Signal::Name,
+            "jan-code" => return Signal::JanCode,
+            "masked" => return Signal::Masked,
+            "spreadsheet-precision-lost" => return Signal::PrecisionLost,
+            "track1" => return Signal::Track(Element::Track1),
+            "track2" => return Signal::Track(Element::Track2),
+            _ => {}
+        }
+        match s.split_once(':') {
+            Some(("brand", b)) => Signal::Brand(b.into()),
+            Some(("keyword", k)) => Signal::Keyword(k.into()),
+            Some(("column", c)) => Signal::Column(c.into()),
+            Some(("grouped", g)) => Signal::Grouped(g.to_owned()),
+            Some(("row", e)) if element(e).is_some() => Signal::Row(element(e).unwrap_or(Element::Pan)),
+            _ => Signal::Other(s.to_owned()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Signal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Signal::parse(&s))
     }
 }
 

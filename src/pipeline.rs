@@ -248,7 +248,7 @@ pub fn run_scan(
         rows: state.rows,
         skipped: state.skipped,
         findings: state.counts,
-        distinct_pans: state.distinct.len() as u64,
+        distinct_pans: Some(state.distinct.len() as u64),
         elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         sampled: false,
     };
@@ -672,7 +672,7 @@ impl WriterState {
                     .chain(hit.folded.then_some("fullwidth"))
                     .map(str::to_owned)
                     .collect(),
-                encoding,
+                encoding: encoding.into(),
                 engine: None,
                 row_key: hit.row_key.map(redact_key),
             };
@@ -765,13 +765,14 @@ mod tests {
 
     fn run_info() -> RunInfo {
         RunInfo {
-            tool: "pansweep",
-            version: "test",
+            tool: "pansweep".into(),
+            version: "test".into(),
             ruleset: String::new(),
             started: String::new(),
             host: String::new(),
             argv: Vec::new(),
             fingerprint_key_id: String::new(),
+            sources: Vec::new(),
         }
     }
 

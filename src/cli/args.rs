@@ -31,11 +31,44 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// Scan databases (PostgreSQL, MySQL/MariaDB, SQLite) for card data, read-only.
     Db(DbArgs),
+    /// Re-render a stored JSONL report in another format, or merge several (one per host
+    /// or database) into one report.
+    Report(ReportCmdArgs),
     /// List or check the detector data (brands, test PANs, keywords, column hints).
     Detectors(DetectorsArgs),
     /// Write a test-card file for every supported format into DIR, scan them, and print
     /// pass/fail per format (evidence that the scanner sees every format it claims to).
     Canary(CanaryArgs),
+}
+
+/// `pansweep report`: findings are de-duplicated by location; distinct cards are counted
+/// across runs only when they share a fingerprint key.
+#[derive(Debug, Args)]
+pub(crate) struct ReportCmdArgs {
+    /// JSONL reports written by `pansweep scan` or `pansweep db` (`--format jsonl`); a report
+    /// cut short by an interrupted run is read and shown as incomplete.
+    #[arg(required = true, value_name = "FINDINGS.jsonl")]
+    pub(crate) inputs: Vec<PathBuf>,
+
+    /// Write the report here (created with mode 0600) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Report format [default: text on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<FormatArg>,
+
+    /// Report only findings at or above this tier.
+    #[arg(long, value_enum, default_value_t = Level::Low)]
+    pub(crate) min_confidence: Level,
+
+    /// Exit with 1 when a card-data finding is at or above this tier.
+    #[arg(long, value_enum, default_value_t = Level::Medium)]
+    pub(crate) fail_on: Level,
+
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = When::Auto)]
+    pub(crate) color: When,
 }
 
 #[derive(Debug, Args)]

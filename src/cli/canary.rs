@@ -80,13 +80,14 @@ pub(crate) fn run(cli: &Cli, a: &CanaryArgs) -> anyhow::Result<ExitStatus> {
     let job = ScanJob::new(roots);
     let mut out = Collect::default();
     let run = RunInfo {
-        tool: "pansweep",
-        version: env!("CARGO_PKG_VERSION"),
+        tool: "pansweep".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
         ruleset: detectors.ruleset.clone(),
         started: pansweep::time::rfc3339(pansweep::time::unix_now()),
         host: String::new(),
         argv: Vec::new(),
         fingerprint_key_id: String::new(),
+        sources: Vec::new(),
     };
     pipeline::run_scan(&job, &scanner, &mut out, &run, &AtomicBool::new(false), &Counters::default(), &mut |_| {})
         .context("canary scan failed")?;

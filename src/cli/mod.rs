@@ -8,6 +8,7 @@ mod db;
 mod detectors;
 mod exit;
 mod progress;
+mod report;
 mod scan;
 
 use std::io::Write;
@@ -32,6 +33,7 @@ pub(crate) fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Db(a) => db::run(&cli, a),
+        Command::Report(a) => report::run(&cli, a),
         Command::Detectors(a) => detectors::run(&cli, a),
         Command::Canary(a) => canary::run(&cli, a),
     };

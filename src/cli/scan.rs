@@ -82,6 +82,56 @@ fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
     Ok(f)
 }
 
+/// (device, inode) of a file.
+pub(crate) type FileId = (u64, u64);
+
+/// Opens the report destination (a 0600 file, or stdout) and the writer for `format`.
+/// Returns the (device, inode) of a report file, so a scan can leave it out.
+pub(crate) fn open_writer(
+    cli: &Cli,
+    output: Option<&Path>,
+    format: Option<FormatArg>,
+    color: When,
+) -> anyhow::Result<(Box<dyn ReportWriter>, Option<FileId>)> {
+    let stdout_tty = std::io::stdout().is_terminal();
+    let mut output_id = None;
+    let (out, tty): (Box<dyn Write + Send>, bool) = match output {
+        Some(path) => {
+            let f = create_output(path)?;
+            let m = f.metadata()?;
+            output_id = Some((m.dev(), m.ino()));
+            (Box::new(f), false)
+        }
+        None => (Box::new(std::io::stdout()), stdout_tty),
+    };
+    let format = match format {
+        Some(FormatArg::Text) => Format::Text,
+        None if tty => Format::Text,
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Csv) => Format::Csv,
+        Some(FormatArg::Sarif) => Format::Sarif,
+        // Default: text for a person at a terminal, JSONL for a pipe or a file.
+        Some(FormatArg::Jsonl) | None => Format::Jsonl,
+    };
+    let color = match color {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let lang = match cli.lang {
+        LangArg::En => Lang::En,
+        LangArg::Ja => Lang::Ja,
+    };
+    let writer: Box<dyn ReportWriter> = match format {
+        Format::Text => Box::new(report::text::Text::new(out, color, lang)),
+        Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
+        Format::Json => Box::new(report::json::Json::new(out)),
+        Format::Csv => Box::new(report::csv::Csv::new(out)),
+        Format::Sarif => Box::new(report::sarif::Sarif::new(out)),
+    };
+    Ok((writer, output_id))
+}
+
 /// What `scan` and `db` share: the engine, the report writer, the run record, the
 /// cancel flag (Ctrl-C / SIGTERM), and how to turn an outcome into an exit status.
 pub(crate) struct Session {
@@ -91,7 +141,7 @@ pub(crate) struct Session {
     pub(crate) cancel: Arc<AtomicBool>,
     interrupted: Arc<AtomicBool>,
     /// (device, inode) of the report file.
-    pub(crate) output_id: Option<(u64, u64)>,
+    pub(crate) output_id: Option<FileId>,
     pub(crate) min_confidence: Confidence,
     fail_on: Confidence,
 }
@@ -102,50 +152,16 @@ impl Session {
         let detectors = Arc::new(load_detectors(r.detectors.as_deref())?);
         let (key, key_id) = fingerprint_key(r.fingerprint_key.as_deref())?;
         let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(r.context).build();
-        let stdout_tty = std::io::stdout().is_terminal();
-        let mut output_id = None;
-        let (out, tty): (Box<dyn Write + Send>, bool) = match &r.output {
-            Some(path) => {
-                let f = create_output(path)?;
-                let m = f.metadata()?;
-                output_id = Some((m.dev(), m.ino()));
-                (Box::new(f), false)
-            }
-            None => (Box::new(std::io::stdout()), stdout_tty),
-        };
-        let format = match r.format {
-            Some(FormatArg::Text) => Format::Text,
-            None if tty => Format::Text,
-            Some(FormatArg::Json) => Format::Json,
-            Some(FormatArg::Csv) => Format::Csv,
-            Some(FormatArg::Sarif) => Format::Sarif,
-            // Default: text for a person at a terminal, JSONL for a pipe or a file.
-            Some(FormatArg::Jsonl) | None => Format::Jsonl,
-        };
-        let color = match r.color {
-            When::Always => true,
-            When::Never => false,
-            When::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
-        };
-        let lang = match cli.lang {
-            LangArg::En => Lang::En,
-            LangArg::Ja => Lang::Ja,
-        };
-        let writer: Box<dyn ReportWriter> = match format {
-            Format::Text => Box::new(report::text::Text::new(out, color, lang)),
-            Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
-            Format::Json => Box::new(report::json::Json::new(out)),
-            Format::Csv => Box::new(report::csv::Csv::new(out)),
-            Format::Sarif => Box::new(report::sarif::Sarif::new(out)),
-        };
+        let (writer, output_id) = open_writer(cli, r.output.as_deref(), r.format, r.color)?;
         let run = RunInfo {
-            tool: "pansweep",
-            version: env!("CARGO_PKG_VERSION"),
+            tool: "pansweep".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
             ruleset: detectors.ruleset.clone(),
             started: pansweep::time::rfc3339(pansweep::time::unix_now()),
             host: hostname(),
             argv: std::env::args().map(|a| report::redact_arg(&a)).collect(),
             fingerprint_key_id: key_id,
+            sources: Vec::new(),
         };
         // Ctrl-C / SIGTERM: stop, write what we have, exit 130. A second one exits at once.
         let cancel = Arc::new(AtomicBool::new(false));

@@ -140,7 +140,7 @@ pub fn run_db(
         rows: state.rows,
         skipped: state.skipped,
         findings: state.counts,
-        distinct_pans: state.distinct.len() as u64,
+        distinct_pans: Some(state.distinct.len() as u64),
         elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         sampled,
     };
@@ -446,8 +446,8 @@ impl DbState {
                     .chain(decoders.iter().map(|d| (*d).to_owned()))
                     .chain(folded.then(|| "fullwidth".to_owned()))
                     .collect(),
-                encoding,
-                engine: Some(meta.url.engine().name()),
+                encoding: encoding.into(),
+                engine: Some(meta.url.engine().name().into()),
                 row_key,
             };
             writer.finding(&rec)?;
@@ -479,7 +479,7 @@ impl DbState {
         let sampled = self.sampled;
         let summary = TableSummary {
             path: meta.url.shown().to_owned(),
-            engine: meta.url.engine().name(),
+            engine: meta.url.engine().name().into(),
             table: redact_digits(&meta.table.qualified).into_owned(),
             rows: acc.rows,
             bytes: acc.bytes,

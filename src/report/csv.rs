@@ -141,7 +141,7 @@ impl<W: Write + Send> ReportWriter for Csv<W> {
             f.confidence.as_str(),
             f.class.as_str(),
             &rec.path,
-            rec.engine.unwrap_or(""),
+            rec.engine.as_deref().unwrap_or(""),
             rec.table.as_deref().unwrap_or(""),
             rec.column.as_deref().unwrap_or(""),
             &row_key,
@@ -156,7 +156,7 @@ impl<W: Write + Send> ReportWriter for Csv<W> {
             &joined(f.elements.iter().map(|e| e.as_str()), "+"),
             &joined(&f.signals, "; "),
             &joined(&rec.decoders, "/"),
-            rec.encoding,
+            &rec.encoding,
             f.context.as_deref().unwrap_or(""),
         ];
         self.row.clear();
@@ -252,7 +252,7 @@ mod tests {
             line: 3,
             byte_offset: 42,
             decoders: vec!["gzip".to_string(), "tar".to_string()],
-            encoding: "utf-8",
+            encoding: "utf-8".into(),
             engine: None,
             row_key: None,
         }
@@ -352,7 +352,7 @@ mod tests {
     fn a_database_finding_with_row_key() {
         let mut rec = record(b"3530111333300000");
         rec.path = "postgres://app@db1/shop".to_string();
-        rec.engine = Some("postgres");
+        rec.engine = Some("postgres".into());
         rec.table = Some("public.orders".to_string());
         rec.column = Some("=card,no".to_string());
         rec.row_key = Some(vec![(Arc::from("id"), "48213".to_string()), (Arc::from("region"), "-1".to_string())]);

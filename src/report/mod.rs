@@ -7,6 +7,8 @@
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod merge;
+pub mod read;
 pub mod sarif;
 pub mod text;
 
@@ -14,7 +16,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Class, Confidence, Element, Finding, Fingerprint, Signal};
 use crate::scan::luhn;
@@ -46,12 +48,12 @@ pub enum Lang {
 }
 
 /// The `run` record: what ran, where, with which ruleset and key.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Always `pansweep`.
-    pub tool: &'static str,
+    pub tool: String,
     /// Crate version.
-    pub version: &'static str,
+    pub version: String,
     /// `sha256:` of the detector files.
     pub ruleset: String,
     /// RFC 3339 start time.
@@ -62,6 +64,35 @@ pub struct RunInfo {
     pub argv: Vec<String>,
     /// Which fingerprint key was used (never the key).
     pub fingerprint_key_id: String,
+    /// The runs merged into this report by `pansweep report` (empty for a live run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRun>,
+}
+
+/// One run read back by `pansweep report`: where its records came from and how it ended.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SourceRun {
+    /// The JSONL file it was read from (as given on the command line, digits masked).
+    pub file: String,
+    /// Host the run was on.
+    pub host: String,
+    /// Version of pansweep that wrote it.
+    pub version: String,
+    /// `sha256:` of its detector files.
+    pub ruleset: String,
+    /// Its fingerprint key id.
+    pub fingerprint_key_id: String,
+    /// Its command line (already redacted when written).
+    pub argv: Vec<String>,
+    /// RFC 3339 start time.
+    pub started: String,
+    /// RFC 3339 end time (start plus elapsed), when its summary was read.
+    pub ended: Option<String>,
+    /// It has a summary that says `complete: true`; false for an interrupted run or a file
+    /// cut short (no summary record, or a last line that is not whole).
+    pub complete: bool,
+    /// Findings read from it (after de-duplication against earlier files).
+    pub findings: Counts,
 }
 
 /// A finding with its location, ready to write.
@@ -82,10 +113,10 @@ pub struct FindingRecord {
     /// Decoding stages applied (empty for plain bytes).
     pub decoders: Vec<String>,
     /// `utf-8`, `binary`, or the text encoding decoded (`utf-16le`, `shift_jis`, …).
-    pub encoding: &'static str,
+    pub encoding: Cow<'static, str>,
     /// The database engine of a `pansweep db` finding (`postgres`, `mysql`, `sqlite`);
     /// such findings are placed by `row_key`, not by line and byte offset.
-    pub engine: Option<&'static str>,
+    pub engine: Option<Cow<'static, str>>,
     /// The row's key (primary-key columns and values, or the engine's row locator).
     pub row_key: Option<RowKey>,
 }
@@ -118,7 +149,7 @@ impl fmt::Display for KeyJson<'_> {
 }
 
 /// What one column of a database table held (SPEC §6 summary).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ColumnSummary {
     /// The column (split columns: `card_no1+card_no2+…`).
     pub column: String,
@@ -127,7 +158,7 @@ pub struct ColumnSummary {
     /// Distinct cardholder-data PANs, by fingerprint.
     pub distinct_pans: u64,
     /// Up to five keys of rows with findings.
-    #[serde(serialize_with = "keys_json")]
+    #[serde(serialize_with = "keys_json", deserialize_with = "keys_from_json", default)]
     pub example_row_keys: Vec<RowKey>,
 }
 
@@ -135,13 +166,47 @@ fn keys_json<S: serde::Serializer>(keys: &[RowKey], s: S) -> Result<S::Ok, S::Er
     s.collect_seq(keys.iter().map(KeyJson))
 }
 
+fn keys_from_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RowKey>, D::Error> {
+    let keys: Vec<KeyIn> = Vec::deserialize(d)?;
+    Ok(keys.into_iter().map(|k| k.0).collect())
+}
+
+/// A row key read back from JSON, columns kept in the order written (a JSON object read
+/// into a map would sort them).
+#[derive(Clone, Debug, Default)]
+pub struct KeyIn(pub RowKey);
+
+impl<'de> Deserialize<'de> for KeyIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = KeyIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a row key object of column names and values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<KeyIn, A::Error> {
+                let mut key = RowKey::new();
+                while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
+                    let v = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    key.push((k.into(), v));
+                }
+                Ok(KeyIn(key))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// The `table` record: one database table as read by `pansweep db`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TableSummary {
     /// The database URL, password removed.
     pub path: String,
     /// `postgres`, `mysql` or `sqlite`.
-    pub engine: &'static str,
+    pub engine: Cow<'static, str>,
     /// Schema-qualified table.
     pub table: String,
     /// Rows read.
@@ -165,7 +230,8 @@ pub struct TableSummary {
 }
 
 /// Counts per tier (cardholder data only) and for the informational classes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Counts {
     /// Critical PAN/track findings.
     pub critical: u64,
@@ -205,10 +271,21 @@ impl Counts {
     pub fn total(&self) -> u64 {
         self.cardholder() + self.test_pan + self.masked_pan
     }
+
+    /// Adds every count of `other`.
+    pub fn merge(&mut self, other: &Counts) {
+        self.critical += other.critical;
+        self.high += other.high;
+        self.medium += other.medium;
+        self.low += other.low;
+        self.test_pan += other.test_pan;
+        self.masked_pan += other.masked_pan;
+    }
 }
 
 /// The closing `summary` record.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// False when the run was interrupted.
     pub complete: bool,
@@ -224,8 +301,10 @@ pub struct Summary {
     pub skipped: u64,
     /// Findings per tier and class.
     pub findings: Counts,
-    /// Distinct cardholder-data PANs, by fingerprint.
-    pub distinct_pans: u64,
+    /// Distinct cardholder-data PANs, by fingerprint. `None` (JSON `null`) in a report
+    /// merged from runs with different fingerprint keys: their fingerprints cannot be
+    /// compared, so no count of distinct cards across them would be true.
+    pub distinct_pans: Option<u64>,
     /// Wall time.
     pub elapsed_s: f64,
     /// Database tables were only sampled (`--sample`): coverage is not complete.
@@ -292,7 +371,7 @@ impl<'a> FindingJson<'a> {
             class: f.class,
             confidence: f.confidence,
             path: &rec.path,
-            engine: rec.engine,
+            engine: rec.engine.as_deref(),
             table: rec.table.as_deref(),
             column: rec.column.as_deref(),
             row_key: rec.row_key.as_ref().map(KeyJson),
@@ -300,7 +379,7 @@ impl<'a> FindingJson<'a> {
             line: rec.engine.is_none().then_some(rec.line),
             byte_offset: rec.engine.is_none().then_some(rec.byte_offset),
             decoders: &rec.decoders,
-            encoding: rec.encoding,
+            encoding: &rec.encoding,
             brands: f.brands.iter().map(|b| &**b).collect(),
             first6: &f.view.first6,
             last4: &f.view.last4,

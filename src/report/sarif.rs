@@ -477,9 +477,9 @@ fn driver(run: &RunInfo) -> serde_json::Value {
         })
         .collect();
     json!({
-        "name": run.tool,
-        "version": run.version,
-        "semanticVersion": run.version,
+        "name": &run.tool,
+        "version": &run.version,
+        "semanticVersion": &run.version,
         "rules": rules,
     })
 }
@@ -510,7 +510,7 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
                 confidence: f.confidence,
                 class: f.class,
                 path: &rec.path,
-                engine: rec.engine,
+                engine: rec.engine.as_deref(),
                 table: rec.table.as_deref(),
                 column: rec.column.as_deref(),
                 row_key: rec.row_key.as_ref().map(KeyJson),
@@ -524,7 +524,7 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
                 elements: &f.elements,
                 signals: &f.signals,
                 decoders: &rec.decoders,
-                encoding: rec.encoding,
+                encoding: &rec.encoding,
                 fingerprint: f.fingerprint,
                 context: f.context.as_deref(),
             },
@@ -596,6 +596,10 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
             invocation["machine"] = json!(&run.host);
             properties["ruleset"] = json!(&run.ruleset);
             properties["fingerprint_key_id"] = json!(&run.fingerprint_key_id);
+            // `pansweep report`: the runs merged into this one (empty for a live run).
+            if !run.sources.is_empty() {
+                properties["sources"] = serde_json::to_value(&run.sources)?;
+            }
         }
         if !self.tables.is_empty() {
             properties["tables"] = serde_json::to_value(&self.tables)?;
@@ -644,13 +648,14 @@ mod tests {
 
     fn run_info(key_id: &str) -> RunInfo {
         RunInfo {
-            tool: "pansweep",
-            version: "0.1.0",
+            tool: "pansweep".into(),
+            version: "0.1.0".into(),
             ruleset: "sha256:00".into(),
             started: "2026-11-23T10:00:00Z".into(),
             host: "web01".into(),
             argv: vec!["pansweep".into(), "scan".into(), "/srv/it's here".into()],
             fingerprint_key_id: key_id.into(),
+            sources: Vec::new(),
         }
     }
 
@@ -675,7 +680,7 @@ mod tests {
             line: 3,
             byte_offset: 42,
             decoders: Vec::new(),
-            encoding: "utf-8",
+            encoding: "utf-8".into(),
             engine: None,
             row_key: None,
         }
@@ -791,7 +796,7 @@ mod tests {
         cell.table = Some("main.orders".into());
         cell.column = Some("card_no".into());
         let mut db = record(b"4111111111111111", Class::Pan, Confidence::Critical, "postgres://app@db1/shop");
-        db.engine = Some("postgres");
+        db.engine = Some("postgres".into());
         db.table = Some("public.orders".into());
         db.column = Some("card_no".into());
         db.row_key = Some(vec![(Arc::from("id"), "48213".into())]);
@@ -812,7 +817,7 @@ mod tests {
         ];
         let table = TableSummary {
             path: "postgres://app@db1/shop".into(),
-            engine: "postgres",
+            engine: "postgres".into(),
             table: "public.orders".into(),
             rows: 3,
             bytes: 99,

@@ -153,13 +153,14 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         if self.ja() {
             writeln!(
                 self.out,
-                "カード情報: {} 件 (critical {}, high {}, medium {}, low {}) / 異なるカード番号 {} 件 / テスト用番号 {} 件 / マスク済み {} 件",
+                "カード情報: {} 件 (critical {}, high {}, medium {}, low {}) / 異なるカード番号 {} / テスト用番号 {} 件 / マスク済み {} 件",
                 c.cardholder(),
                 c.critical,
                 c.high,
                 c.medium,
                 c.low,
-                s.distinct_pans,
+                s.distinct_pans
+                    .map_or_else(|| "比較不可 (指紋の鍵が異なる実行を統合)".to_owned(), |n| format!("{n} 件")),
                 c.test_pan,
                 c.masked_pan
             )?;
@@ -188,15 +189,18 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         } else {
             writeln!(
                 self.out,
-                "card data: {} finding{} (critical {}, high {}, medium {}, low {}), {} distinct PAN{}; test PANs {}, masked PANs {}",
+                "card data: {} finding{} (critical {}, high {}, medium {}, low {}), {}; test PANs {}, masked PANs {}",
                 c.cardholder(),
                 if c.cardholder() == 1 { "" } else { "s" },
                 c.critical,
                 c.high,
                 c.medium,
                 c.low,
-                s.distinct_pans,
-                if s.distinct_pans == 1 { "" } else { "s" },
+                match s.distinct_pans {
+                    Some(1) => "1 distinct PAN".to_owned(),
+                    Some(n) => format!("{n} distinct PANs"),
+                    None => "distinct PANs not comparable (runs with different fingerprint keys)".to_owned(),
+                },
                 c.test_pan,
                 c.masked_pan
             )?;

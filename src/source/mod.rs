@@ -29,7 +29,7 @@ use serde::Serialize;
 pub type RowKey = Vec<(Arc<str>, String)>;
 
 /// Why an item was not (completely) scanned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipKind {
     /// It could not be read: coverage is incomplete (exit 3).
@@ -51,7 +51,7 @@ impl SkipKind {
 }
 
 /// An item that was not (completely) scanned, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct Skip {
     /// The path as walked.
     pub path: String,

@@ -14,6 +14,7 @@ mod encodings;
 mod noleak;
 mod office;
 mod pdf;
+mod report;
 mod sarif;
 mod scan;
 mod signals;

@@ -159,21 +159,60 @@ const RUNS: &[&[&str]] = &[
     &["scan", "--format", "sarif", "--context"],
 ];
 
-/// Runs every format over `root`; returns the first leak found, masked.
+/// Every format `pansweep report` re-renders a stored JSONL run into.
+const REPORT_RUNS: &[&[&str]] = &[
+    &["report", "--format", "text", "--color", "never"],
+    &["--lang", "ja", "report", "--format", "text", "--color", "never"],
+    &["report", "--format", "jsonl"],
+    &["report", "--format", "json"],
+    &["report", "--format", "csv"],
+];
+
+/// The first planted number `r` printed in full (also with separators removed), masked.
+fn leak_in(args: &[&str], r: &crate::util::Run, pans: &[String]) -> Option<String> {
+    for stream in [&r.stdout_bytes, &r.stderr_bytes] {
+        let text = String::from_utf8_lossy(stream);
+        let flat = without_separators(&text);
+        for p in pans {
+            if text.contains(p.as_str()) || flat.contains(p.as_str()) {
+                return Some(format!("{args:?} printed the full number {}:\n{}", masked(p), r.show()));
+            }
+        }
+    }
+    None
+}
+
+/// Runs every format over `root`, and every `pansweep report` re-render of a stored
+/// JSONL run of it; returns the first leak found, masked.
 fn find_leak(root: &std::path::Path, pans: &[String], extra: &[&str]) -> Option<String> {
     for args in RUNS {
         let r = run(pansweep().current_dir(root).args(*args).args(extra).arg("."));
         if !(r.code == 0 || r.code == 1) {
             return Some(format!("{args:?} exited {}: {}", r.code, r.show()));
         }
-        for stream in [&r.stdout_bytes, &r.stderr_bytes] {
-            let text = String::from_utf8_lossy(stream);
-            let flat = without_separators(&text);
-            for p in pans {
-                if text.contains(p.as_str()) || flat.contains(p.as_str()) {
-                    return Some(format!("{args:?} printed the full number {}:\n{}", masked(p), r.show()));
-                }
-            }
+        if let Some(leak) = leak_in(args, &r, pans) {
+            return Some(leak);
+        }
+    }
+    // The stored run goes outside the scanned tree (a report inside it would be scanned).
+    let stored = TestDir::new();
+    let jsonl = stored.join("run.jsonl");
+    let r = run(pansweep()
+        .current_dir(root)
+        .args(["scan", "--format", "jsonl", "--context", "-o"])
+        .arg(&jsonl)
+        .args(extra)
+        .arg("."));
+    if !(r.code == 0 || r.code == 1) {
+        return Some(format!("scan to {} exited {}: {}", jsonl.display(), r.code, r.show()));
+    }
+    for args in REPORT_RUNS {
+        let r = run(pansweep().args(*args).arg(&jsonl));
+        if !(r.code == 0 || r.code == 1) {
+            return Some(format!("{args:?} exited {}: {}", r.code, r.show()));
+        }
+        if let Some(leak) = leak_in(args, &r, pans) {
+            return Some(leak);
         }
     }
     None

@@ -1,0 +1,312 @@
+//! Reading a JSONL report back into records, for `pansweep report` (re-render, merge).
+//!
+//! The input is treated as untrusted: a report file may have been edited, cut short or
+//! written by another version. Every record is checked on the way in so that nothing read
+//! can put a full card number into a new report: the masked view must be at most 6 and
+//! 4 digits of a 12–19-digit number, and every free-text field (paths, table, column and
+//! key values, context, reasons, argv) goes through [`redact_digits`] again.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use super::{FindingRecord, KeyIn, RunInfo, Summary, TableSummary, redact_digits};
+use crate::finding::{Class, Confidence, Element, Finding, Fingerprint, MAX_PAN_LEN, MaskedView, Signal};
+use crate::source::{Skip, SkipKind};
+
+/// One record of a JSONL report.
+#[derive(Debug)]
+pub enum Record {
+    /// The opening `run` record.
+    Run(RunInfo),
+    /// A finding.
+    Finding(Box<FindingRecord>),
+    /// A skipped item.
+    Skipped(Skip),
+    /// A database table.
+    Table(TableSummary),
+    /// The closing summary.
+    Summary(Summary),
+    /// A record type this version does not know (written by a newer version): ignored.
+    Unknown,
+}
+
+/// Why a line is not a record.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not JSON, or not the shape of its `type` (the text is not echoed: it may hold data).
+    #[error("not a pansweep JSONL record ({0})")]
+    Shape(String),
+    /// A masked view that shows more than the first 6 and last 4 digits.
+    #[error("a finding shows more digits than a masked PAN may (first 6 and last 4)")]
+    Unmasked,
+}
+
+#[derive(Deserialize)]
+struct Tag<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Cow<'a, str>,
+}
+
+/// The JSON shape of a finding (`FindingJson`), owned.
+#[derive(Deserialize)]
+struct FindingIn {
+    class: Class,
+    confidence: Confidence,
+    path: String,
+    #[serde(default)]
+    engine: Option<String>,
+    #[serde(default)]
+    table: Option<String>,
+    #[serde(default)]
+    column: Option<String>,
+    #[serde(default)]
+    row_key: Option<KeyIn>,
+    #[serde(default)]
+    line: Option<u64>,
+    #[serde(default)]
+    byte_offset: Option<u64>,
+    #[serde(default)]
+    decoders: Vec<String>,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    brands: Vec<String>,
+    first6: String,
+    last4: String,
+    length: usize,
+    #[serde(default)]
+    fingerprint: Option<Fingerprint>,
+    #[serde(default)]
+    signals: Vec<Signal>,
+    #[serde(default)]
+    elements: Vec<Element>,
+    #[serde(default)]
+    context: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SkipIn {
+    path: String,
+    reason: String,
+    kind: SkipKind,
+}
+
+fn shape(e: &serde_json::Error) -> ReadError {
+    // serde_json's messages name the field and the expected type, never the value for
+    // strings; the column is enough to find the line.
+    ReadError::Shape(format!("{} at column {}", e.classify_name(), e.column()))
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "read error",
+            serde_json::error::Category::Syntax => "invalid JSON",
+            serde_json::error::Category::Data => "unexpected fields or values",
+            serde_json::error::Category::Eof => "line cut short",
+        }
+    }
+}
+
+fn clean(s: &str) -> String {
+    redact_digits(s).into_owned()
+}
+
+/// A masked view is at most 6 leading and 4 trailing digits of a PAN-length number.
+fn masked_view(first6: String, last4: String, len: usize) -> Result<MaskedView, ReadError> {
+    let digits = |s: &str, max: usize| s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(&first6, 6) || !digits(&last4, 4) || len > MAX_PAN_LEN || first6.len() + last4.len() > len {
+        return Err(ReadError::Unmasked);
+    }
+    Ok(MaskedView { first6, last4, len })
+}
+
+impl Record {
+    /// Parses one line (without its newline).
+    pub fn parse(line: &[u8]) -> Result<Record, ReadError> {
+        let tag: Tag<'_> = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+        Ok(match &*tag.ty {
+            "run" => {
+                let mut run: RunInfo = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+                run.argv = run.argv.iter().map(|a| super::redact_arg(a)).collect();
+                run.host = clean(&run.host);
+                for s in &mut run.sources {
+                    s.file = clean(&s.file);
+                    s.host = clean(&s.host);
+                    s.argv = s.argv.iter().map(|a| super::redact_arg(a)).collect();
+                }
+                Record::Run(run)
+            }
+            "finding" => {
+                let f: FindingIn = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+                Record::Finding(Box::new(finding(f)?))
+            }
+            "skipped" => {
+                let s: SkipIn = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+                Record::Skipped(Skip { path: clean(&s.path), reason: clean(&s.reason), kind: s.kind })
+            }
+            "table" => {
+                let mut t: TableSummary = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+                t.path = clean(&t.path);
+                t.table = clean(&t.table);
+                for c in &mut t.columns {
+                    c.column = clean(&c.column);
+                    for key in &mut c.example_row_keys {
+                        clean_key(key);
+                    }
+                }
+                Record::Table(t)
+            }
+            "summary" => Record::Summary(serde_json::from_slice(line).map_err(|e| shape(&e))?),
+            _ => Record::Unknown,
+        })
+    }
+}
+
+fn clean_key(key: &mut crate::source::RowKey) {
+    for (k, v) in key.iter_mut() {
+        if let Cow::Owned(c) = redact_digits(k) {
+            *k = c.into();
+        }
+        *v = clean(v);
+    }
+}
+
+fn finding(f: FindingIn) -> Result<FindingRecord, ReadError> {
+    let view = masked_view(f.first6, f.last4, f.length)?;
+    let mut row_key = f.row_key.map(|k| k.0);
+    if let Some(k) = &mut row_key {
+        clean_key(k);
+    }
+    Ok(FindingRecord {
+        finding: Finding {
+            class: f.class,
+            confidence: f.confidence,
+            view,
+            fingerprint: f.fingerprint,
+            brands: f.brands.iter().map(|b| clean(b).into()).collect(),
+            signals: f
+                .signals
+                .into_iter()
+                .map(|s| match s {
+                    Signal::Other(t) => Signal::Other(clean(&t)),
+                    Signal::Keyword(k) => Signal::Keyword(clean(&k).into()),
+                    Signal::Column(c) => Signal::Column(clean(&c).into()),
+                    other => other,
+                })
+                .collect(),
+            elements: f.elements,
+            offset: 0,
+            len: 0,
+            context: f.context.as_deref().map(clean),
+        },
+        path: clean(&f.path),
+        table: f.table.as_deref().map(clean),
+        column: f.column.as_deref().map(clean),
+        line: f.line.unwrap_or(0),
+        byte_offset: f.byte_offset.unwrap_or(0),
+        decoders: f.decoders.iter().map(|d| clean(d)).collect(),
+        encoding: Cow::Owned(f.encoding.map_or_else(|| "utf-8".to_owned(), |e| clean(&e))),
+        engine: f.engine.map(|e| Cow::Owned(clean(&e))),
+        row_key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{FindingJson, SkipJson};
+
+    fn record() -> FindingRecord {
+        FindingRecord {
+            finding: Finding {
+                class: Class::Pan,
+                confidence: Confidence::High,
+                view: MaskedView { first6: "411111".into(), last4: "1111".into(), len: 16 },
+                fingerprint: Some(Fingerprint([7; 32])),
+                brands: vec!["visa".into()],
+                signals: vec![
+                    Signal::Luhn,
+                    Signal::Brand("visa".into()),
+                    Signal::Keyword("カード番号".into()),
+                    Signal::Row(Element::Expiry),
+                    Signal::Track(Element::Track2),
+                    Signal::NeedsContext("13-digit"),
+                    Signal::Grouped("4-4-4-4".into()),
+                ],
+                elements: vec![Element::Pan, Element::Expiry],
+                offset: 0,
+                len: 0,
+                context: Some("card 411111******1111 exp".into()),
+            },
+            path: "shop.tar.gz!orders.csv".into(),
+            table: Some("public.orders".into()),
+            column: Some("card_no".into()),
+            line: 0,
+            byte_offset: 0,
+            decoders: vec!["gzip".into()],
+            encoding: "shift_jis".into(),
+            engine: Some("postgres".into()),
+            row_key: Some(vec![("z_id".into(), "2".into()), ("a_id".into(), "1".into())]),
+        }
+    }
+
+    #[test]
+    fn a_finding_round_trips() {
+        let rec = record();
+        let line = serde_json::to_vec(&FindingJson::new(&rec)).unwrap();
+        let Record::Finding(back) = Record::parse(&line).unwrap() else { panic!("not a finding") };
+        let again = serde_json::to_vec(&FindingJson::new(&back)).unwrap();
+        assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(again).unwrap());
+        // Key columns stay in the order written, not sorted.
+        assert_eq!(&*back.row_key.unwrap()[0].0, "z_id");
+    }
+
+    #[test]
+    fn a_skip_round_trips() {
+        let s = Skip { path: "a/b".into(), reason: "cannot open: permission denied".into(), kind: SkipKind::Error };
+        let line = serde_json::to_vec(&SkipJson::new(&s)).unwrap();
+        let Record::Skipped(back) = Record::parse(&line).unwrap() else { panic!("not a skip") };
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn more_digits_than_a_masked_pan_are_refused() {
+        let rec = record();
+        let mut v: serde_json::Value = serde_json::to_value(FindingJson::new(&rec)).unwrap();
+        v["first6"] = "41111111".into();
+        assert!(matches!(Record::parse(v.to_string().as_bytes()), Err(ReadError::Unmasked)));
+        let mut v: serde_json::Value = serde_json::to_value(FindingJson::new(&rec)).unwrap();
+        v["length"] = 40.into();
+        assert!(matches!(Record::parse(v.to_string().as_bytes()), Err(ReadError::Unmasked)));
+    }
+
+    #[test]
+    fn digits_in_free_text_are_masked_again() {
+        let rec = record();
+        let mut v: serde_json::Value = serde_json::to_value(FindingJson::new(&rec)).unwrap();
+        let pan = format!("4111{}", "111111111111");
+        v["path"] = format!("/srv/{pan}.txt").into();
+        v["context"] = format!("card {pan}").into();
+        v["row_key"] = serde_json::json!({ "card": pan });
+        let Record::Finding(back) = Record::parse(v.to_string().as_bytes()).unwrap() else { panic!() };
+        let again = serde_json::to_string(&FindingJson::new(&back)).unwrap();
+        assert!(!again.contains(&pan), "a full number came back out");
+        assert!(again.contains("411111******1111"));
+    }
+
+    #[test]
+    fn errors_do_not_echo_the_line() {
+        let pan = format!("5555{}", "555555554444");
+        let line = format!("{{\"type\":\"finding\",\"class\":\"pan\",\"path\":{pan}}}");
+        let err = Record::parse(line.as_bytes()).unwrap_err().to_string();
+        assert!(!err.contains(&pan), "{err}");
+        assert!(Record::parse(b"{\"type\":\"finding\"").is_err());
+        assert!(matches!(Record::parse(b"{\"type\":\"later\",\"x\":1}"), Ok(Record::Unknown)));
+    }
+}
