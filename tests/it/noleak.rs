@@ -166,6 +166,7 @@ const REPORT_RUNS: &[&[&str]] = &[
     &["report", "--format", "jsonl"],
     &["report", "--format", "json"],
     &["report", "--format", "csv"],
+    &["report", "--format", "sarif"],
 ];
 
 /// The first planted number `r` printed in full (also with separators removed), masked.
