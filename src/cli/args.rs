@@ -126,7 +126,8 @@ pub(crate) struct OutputArgs {
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
 
-    /// Report format [default: text on a terminal, jsonl otherwise].
+    /// Report format: csv for spreadsheets, sarif (SARIF 2.1.0) for code-scanning dashboards
+    /// [default: text on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
     pub(crate) format: Option<FormatArg>,
 
@@ -242,6 +243,7 @@ pub(crate) enum FormatArg {
     Jsonl,
     Json,
     Csv,
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

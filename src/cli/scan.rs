@@ -104,6 +104,7 @@ pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn 
         None if tty => Format::Text,
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Csv) => Format::Csv,
+        Some(FormatArg::Sarif) => Format::Sarif,
         // Default: text for a person at a terminal, JSONL for a pipe or a file.
         Some(FormatArg::Jsonl) | None => Format::Jsonl,
     };
@@ -121,6 +122,7 @@ pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn 
         Format::Jsonl => Box::new(report::jsonl::Jsonl::new(out)),
         Format::Json => Box::new(report::json::Json::new(out)),
         Format::Csv => Box::new(report::csv::Csv::new(out)),
+        Format::Sarif => Box::new(report::sarif::Sarif::new(out)),
     };
     Ok((writer, output_id))
 }

@@ -9,6 +9,7 @@ pub mod json;
 pub mod jsonl;
 pub mod merge;
 pub mod read;
+pub mod sarif;
 pub mod text;
 
 use std::borrow::Cow;
@@ -32,6 +33,8 @@ pub enum Format {
     Json,
     /// One CSV row per finding, for spreadsheets.
     Csv,
+    /// One SARIF 2.1.0 log, for code-scanning dashboards.
+    Sarif,
 }
 
 /// Human language of text output.

@@ -15,6 +15,7 @@ mod noleak;
 mod office;
 mod pdf;
 mod report;
+mod sarif;
 mod scan;
 mod signals;
 mod sqlite;

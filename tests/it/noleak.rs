@@ -155,6 +155,8 @@ const RUNS: &[&[&str]] = &[
     &["scan", "--format", "json", "--context"],
     &["scan", "--format", "csv"],
     &["scan", "--format", "csv", "--context"],
+    &["scan", "--format", "sarif"],
+    &["scan", "--format", "sarif", "--context"],
 ];
 
 /// Every format `pansweep report` re-renders a stored JSONL run into.
@@ -164,6 +166,7 @@ const REPORT_RUNS: &[&[&str]] = &[
     &["report", "--format", "jsonl"],
     &["report", "--format", "json"],
     &["report", "--format", "csv"],
+    &["report", "--format", "sarif"],
 ];
 
 /// The first planted number `r` printed in full (also with separators removed), masked.

@@ -76,7 +76,7 @@ fn one_run_re_renders_in_every_format() {
     let run0 = &of_type(&again, "run")[0];
     assert_eq!(run0["host"], "web1");
     assert_eq!(run0["sources"][0]["complete"], true);
-    for format in ["text", "json", "csv"] {
+    for format in ["text", "json", "csv", "sarif"] {
         let r = report(&["--format", format, "--color", "never"], &[&f.web1]);
         assert_eq!(r.code, 1, "{format}: {}", r.show());
         assert!(r.stdout().contains(&masked(&f.a)), "{format}: {}", r.show());
@@ -214,7 +214,7 @@ fn a_tampered_report_does_not_leak() {
     lines.insert(1, widened);
     let edited = f.web1.with_file_name("edited.jsonl");
     std::fs::write(&edited, lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n") + "\n").unwrap();
-    for format in ["jsonl", "json", "csv", "text"] {
+    for format in ["jsonl", "json", "csv", "sarif", "text"] {
         let r = report(&["--format", format, "--color", "never"], &[&edited]);
         assert!(!r.stdout().contains(&p) && !r.stderr().contains(&p), "{format} passed a full number on");
         assert!(r.stdout().contains(&masked(&p)), "{format}: {}", r.show());
