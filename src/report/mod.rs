@@ -10,6 +10,7 @@ pub mod jsonl;
 pub mod merge;
 pub mod read;
 pub mod sarif;
+pub mod stores;
 pub mod text;
 
 use std::borrow::Cow;
