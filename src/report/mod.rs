@@ -5,6 +5,7 @@
 //! full PAN, expiry or security code can reach a report.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod merge;
@@ -36,6 +37,8 @@ pub enum Format {
     Csv,
     /// One SARIF 2.1.0 log, for code-scanning dashboards.
     Sarif,
+    /// One self-contained HTML page with a verdict, charts and tables, for people.
+    Html,
 }
 
 /// Human language of text output.
