@@ -30,6 +30,8 @@ use crate::source::{Skip, SkipKind};
 
 /// Most findings listed in the table; the rest are counted (the most severe are kept).
 pub const MAX_ROWS: usize = 5_000;
+/// Most data stores listed in the store table (most urgent first; JSON has them all).
+pub const MAX_STORES: usize = 1_000;
 /// Most skipped items listed one by one.
 const MAX_SKIPS: usize = 200;
 /// Most stores drawn in the store chart.
@@ -366,7 +368,7 @@ impl<W: Write> Html<W> {
             esc(started),
             esc(run.as_ref().map_or(env!("CARGO_PKG_VERSION"), |r| r.version.as_str())),
         );
-        self.verdict(&mut h, summary, &coverage, with_data.len());
+        self.verdict(&mut h, run.as_ref(), summary, &coverage, with_data.len());
         self.charts(&mut h, summary, &stores);
         self.store_table(&mut h, &stores, summary);
         self.findings_table(&mut h, summary);
@@ -382,7 +384,7 @@ impl<W: Write> Html<W> {
         h
     }
 
-    fn verdict(&self, h: &mut String, summary: &Summary, cov: &Coverage, locations: usize) {
+    fn verdict(&self, h: &mut String, run: Option<&RunInfo>, summary: &Summary, cov: &Coverage, locations: usize) {
         let lang = self.lang;
         let (class, head) = if locations > 0 {
             let head = match lang {
@@ -437,7 +439,7 @@ impl<W: Write> Html<W> {
                 "<p>{}</p>",
                 esc(&match lang {
                     Lang::En => format!(
-                        "Also seen, not counted as card data: {} public test card numbers, {} masked numbers.",
+                        "Also seen, not counted as card data: public test card numbers: {}, masked numbers: {}.",
                         thousands(f.test_pan),
                         thousands(f.masked_pan)
                     ),
@@ -495,6 +497,28 @@ impl<W: Write> Html<W> {
         }
         for n in notes {
             let _ = writeln!(h, "<p class=\"note\">{}</p>", esc(n));
+        }
+        // A merged report says what it was made from, and which runs did not finish.
+        if let Some(r) = run.filter(|r| r.sources.len() > 1) {
+            let cut: Vec<&str> = r.sources.iter().filter(|s| !s.complete).map(|s| s.file.as_str()).collect();
+            let line = match (lang, cut.is_empty()) {
+                (Lang::En, true) => {
+                    format!("Merged from {} runs (hosts: {}); every run completed.", r.sources.len(), r.host)
+                }
+                (Lang::En, false) => format!(
+                    "Merged from {} runs (hosts: {}); did not complete: {}.",
+                    r.sources.len(),
+                    r.host,
+                    cut.join(", ")
+                ),
+                (Lang::Ja, true) => {
+                    format!("{} 件の実行を統合（ホスト: {}）。すべて完了しています。", r.sources.len(), r.host)
+                }
+                (Lang::Ja, false) => {
+                    format!("{} 件の実行を統合（ホスト: {}）。未完了: {}。", r.sources.len(), r.host, cut.join(", "))
+                }
+            };
+            let _ = writeln!(h, "<p class=\"{}\">{}</p>", if cut.is_empty() { "merged" } else { "note" }, esc(&line));
         }
         if self.skipped_total > 0 {
             let mut by_reason: BTreeMap<(&str, &str), u64> = BTreeMap::new();
@@ -611,7 +635,7 @@ impl<W: Write> Html<W> {
             let _ = write!(h, "<th>{}</th>", esc(head));
         }
         h.push_str("</tr></thead>\n<tbody>\n");
-        for (i, s) in stores.iter().enumerate() {
+        for (i, s) in stores.iter().take(MAX_STORES).enumerate() {
             let kind = match (s.kind, lang) {
                 (StoreKind::File, Lang::En) => "file".to_owned(),
                 (StoreKind::Container, Lang::En) => format!("archive ({} members)", s.members_with_findings()),
@@ -677,6 +701,21 @@ impl<W: Write> Html<W> {
             );
         }
         h.push_str("</tbody></table>\n");
+        if stores.len() > MAX_STORES {
+            let more = thousands((stores.len() - MAX_STORES) as u64);
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">{}</p>",
+                esc(&match lang {
+                    Lang::En => format!(
+                        "… and {more} more data stores, less urgent (every one is in the JSON report's locations)."
+                    ),
+                    Lang::Ja => format!(
+                        "…ほか緊急度の低い保存場所 {more} か所（すべて JSON レポートの locations にあります）。"
+                    ),
+                })
+            );
+        }
         if stores.is_empty() {
             let _ = writeln!(h, "<p class=\"empty\">{}</p>", esc(self.t("No findings.", "検出はありません。")));
         }
