@@ -1050,6 +1050,8 @@ impl<W: Write + Send> ReportWriter for Html<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Element;
+    use crate::report::test_record;
 
     #[test]
     fn base64_matches_rfc4648() {
@@ -1079,11 +1081,79 @@ mod tests {
         assert_eq!(human_bytes(3 * 1024 * 1024 * 1024 / 2), "1.5 GiB");
     }
 
+    fn page(w: Html<Vec<u8>>) -> String {
+        String::from_utf8(w.out.into_inner().map_err(|e| e.into_error()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_table_keeps_the_most_severe_rows() {
+        let mut w = Html::new(Vec::new(), Lang::En);
+        let mut sum = Summary { complete: true, ..Summary::default() };
+        for i in 0..2 * MAX_ROWS + 10 {
+            let r = test_record(&format!("/srv/low{i}.txt"), Class::Pan, Confidence::Low, &[Element::Pan], 1);
+            sum.findings.add(r.finding.class, r.finding.confidence);
+            w.finding(&r).unwrap();
+        }
+        for name in ["/srv/crit.csv", "/srv/test.txt"] {
+            let (class, tier) = if name.ends_with("csv") {
+                (Class::Pan, Confidence::Critical)
+            } else {
+                (Class::TestPan, Confidence::High)
+            };
+            let r = test_record(name, class, tier, &[Element::Pan, Element::Cvv], 2);
+            sum.findings.add(class, tier);
+            w.finding(&r).unwrap();
+        }
+        w.finish(&sum).unwrap();
+        let html = page(w);
+        let body = html.split("<table id=\"findings\"").nth(1).unwrap().split("</table>").next().unwrap();
+        assert_eq!(body.matches("<tr class=").count(), MAX_ROWS);
+        assert!(body.contains("/srv/crit.csv"), "the critical finding is kept");
+        assert!(!body.contains("/srv/test.txt"), "test numbers give way to card data");
+        assert!(
+            body.contains("/srv/low0.txt") && !body.contains(&format!("/srv/low{}.txt", 2 * MAX_ROWS)),
+            "earliest first"
+        );
+        assert!(html.contains("The table lists the 5,000 most severe of 10,012 findings"));
+        assert!(html.contains("Card data found in 10,011 locations"));
+    }
+
+    #[test]
+    fn hostile_names_stay_text() {
+        let mut w = Html::new(Vec::new(), Lang::En);
+        let path = "/srv/<img src=x onerror=alert(1)>\"'.txt";
+        w.finding(&test_record(path, Class::Pan, Confidence::High, &[Element::Pan], 1)).unwrap();
+        w.skipped(&Skip {
+            path: "/srv/</table><script>x()</script>".into(),
+            reason: "a & b".into(),
+            kind: SkipKind::Error,
+        })
+        .unwrap();
+        w.finish(&Summary { complete: true, skipped: 1, ..Summary::default() }).unwrap();
+        let html = page(w);
+        assert!(!html.contains("<img") && !html.contains("<script>x()"), "markup from data is escaped");
+        assert!(html.contains("/srv/&lt;img src=x onerror=alert(1)&gt;&quot;&#39;.txt"));
+        assert_eq!(html.matches("<script>").count(), 1, "only the page's own script");
+        assert!(html.contains("class=\"verdict-found\""));
+    }
+
+    #[test]
+    fn an_incomplete_or_partial_run_is_not_called_clean() {
+        let mut w = Html::new(Vec::new(), Lang::Ja);
+        w.skipped(&Skip { path: "/srv/x".into(), reason: "permission denied".into(), kind: SkipKind::Error }).unwrap();
+        w.finish(&Summary { complete: true, skipped: 1, ..Summary::default() }).unwrap();
+        let html = page(w);
+        assert!(html.contains("class=\"verdict-partial\"") && html.contains("<html lang=\"ja\""));
+        let mut w = Html::new(Vec::new(), Lang::En);
+        w.finish(&Summary { complete: false, ..Summary::default() }).unwrap();
+        assert!(page(w).contains("class=\"verdict-partial\""));
+    }
+
     #[test]
     fn the_page_allows_only_its_own_style_and_script() {
         let mut w = Html::new(Vec::new(), Lang::En);
         w.finish(&Summary { complete: true, ..Summary::default() }).unwrap();
-        let page = String::from_utf8(std::mem::take(w.out.get_mut())).unwrap();
+        let page = page(w);
         assert!(page.contains(&format!("script-src {}", csp_hash(JS))));
         assert!(page.contains(&format!("style-src {}", csp_hash(CSS))));
         assert!(page.contains("class=\"verdict-clean\""));

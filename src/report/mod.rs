@@ -516,6 +516,36 @@ pub fn redact_arg(arg: &str) -> String {
     out
 }
 
+/// A file finding for unit tests: a Visa-shaped masked view, fingerprint `[fp; 32]`
+/// (none for a masked PAN), line 3, byte offset 40.
+#[cfg(test)]
+pub(crate) fn test_record(path: &str, class: Class, tier: Confidence, elements: &[Element], fp: u8) -> FindingRecord {
+    use crate::finding::MaskedView;
+    FindingRecord {
+        finding: Finding {
+            class,
+            confidence: tier,
+            view: MaskedView { first6: "411111".into(), last4: "1111".into(), len: 16 },
+            fingerprint: (class != Class::MaskedPan).then_some(Fingerprint([fp; 32])),
+            brands: vec![std::sync::Arc::from("visa")],
+            signals: vec![Signal::Luhn],
+            elements: elements.to_vec(),
+            offset: 0,
+            len: 16,
+            context: None,
+        },
+        path: path.into(),
+        table: None,
+        column: None,
+        line: 3,
+        byte_offset: 40,
+        decoders: vec![],
+        encoding: "utf-8".into(),
+        engine: None,
+        row_key: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -471,34 +471,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::finding::{Finding, MaskedView};
+    use crate::report::test_record as rec;
     use crate::source::SkipKind;
-
-    fn rec(path: &str, class: Class, tier: Confidence, elements: &[Element], fp: u8) -> FindingRecord {
-        FindingRecord {
-            finding: Finding {
-                class,
-                confidence: tier,
-                view: MaskedView { first6: "411111".into(), last4: "1111".into(), len: 16 },
-                fingerprint: (class != Class::MaskedPan).then_some(Fingerprint([fp; 32])),
-                brands: vec![Arc::from("visa")],
-                signals: vec![Signal::Luhn],
-                elements: elements.to_vec(),
-                offset: 0,
-                len: 16,
-                context: None,
-            },
-            path: path.into(),
-            table: None,
-            column: None,
-            line: 3,
-            byte_offset: 40,
-            decoders: vec![],
-            encoding: "utf-8".into(),
-            engine: None,
-            row_key: None,
-        }
-    }
 
     fn table_rec(column: &str, card_column: bool, elements: &[Element], fp: u8) -> FindingRecord {
         let mut r = rec("postgres://db1/shop", Class::Pan, Confidence::High, elements, fp);
