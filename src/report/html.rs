@@ -1082,7 +1082,7 @@ mod tests {
     }
 
     fn page(w: Html<Vec<u8>>) -> String {
-        String::from_utf8(w.out.into_inner().map_err(|e| e.into_error()).unwrap()).unwrap()
+        String::from_utf8(w.out.into_inner().map_err(io::IntoInnerError::into_error).unwrap()).unwrap()
     }
 
     #[test]
