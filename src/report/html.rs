@@ -263,9 +263,14 @@ fn bar_chart(id: &str, title: &str, bars: &[(String, String, u64, &str)], empty:
 
 /// The last path component (or `table`), shortened, for a chart label.
 fn short_name(store: &Store) -> String {
-    let name = match &store.key.table {
-        Some(t) => t.as_str(),
-        None => store.key.path.rsplit('/').next().unwrap_or(&store.key.path),
+    let column;
+    let name = match (&store.key.table, &store.key.column) {
+        (Some(t), Some(c)) => {
+            column = format!("{}.{c}", t.rsplit('.').next().unwrap_or(t));
+            column.as_str()
+        }
+        (Some(t), None) => t.as_str(),
+        _ => store.key.path.rsplit('/').next().unwrap_or(&store.key.path),
     };
     if name.chars().count() > 22 {
         let tail: String = name.chars().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
@@ -639,10 +644,10 @@ impl<W: Write> Html<W> {
             let kind = match (s.kind, lang) {
                 (StoreKind::File, Lang::En) => "file".to_owned(),
                 (StoreKind::Container, Lang::En) => format!("archive ({} members)", s.members_with_findings()),
-                (StoreKind::Table, Lang::En) => format!("table ({})", s.engine.as_deref().unwrap_or("db")),
+                (StoreKind::Column, Lang::En) => format!("column ({})", s.engine.as_deref().unwrap_or("db")),
                 (StoreKind::File, Lang::Ja) => "ファイル".to_owned(),
                 (StoreKind::Container, Lang::Ja) => format!("アーカイブ（{} メンバー）", s.members_with_findings()),
-                (StoreKind::Table, Lang::Ja) => format!("テーブル（{}）", s.engine.as_deref().unwrap_or("db")),
+                (StoreKind::Column, Lang::Ja) => format!("列（{}）", s.engine.as_deref().unwrap_or("db")),
             };
             let elements: Vec<&str> = s.elements.iter().map(|&e| element_label(e, lang)).collect();
             let elements = if elements.is_empty() { "-".to_owned() } else { elements.join(", ") };

@@ -18,17 +18,20 @@ use crate::source::{Skip, SkipKind};
 /// One data store in the `locations` array.
 #[derive(Debug, Serialize)]
 pub struct LocationJson<'a> {
-    /// How the store is named in a report: a path, or `table @ URL`.
+    /// How the store is named in a report: a path, or `schema.table.column @ URL`.
     pub store: String,
     /// File or container path, or the database URL (password removed).
     pub path: &'a str,
     /// Schema-qualified table of a database store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<&'a str>,
-    /// Database engine of a table.
+    /// Column of a database store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<&'a str>,
+    /// Database engine of a database store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<&'a str>,
-    /// `file`, `container` or `table`.
+    /// `file`, `container` or `column`.
     pub kind: StoreKind,
     /// Elements found with card numbers (`pan`, `expiry`, `cvv`, `track1`, `track2`, `name`).
     pub elements: Vec<Element>,
@@ -61,6 +64,7 @@ impl<'a> LocationJson<'a> {
             store: store.key.display(),
             path: &store.key.path,
             table: store.key.table.as_deref(),
+            column: store.key.column.as_deref(),
             engine: store.engine.as_deref(),
             kind: store.kind,
             elements: store.elements.iter().copied().collect(),

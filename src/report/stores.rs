@@ -4,7 +4,9 @@
 //! document's `locations` array are both built from [`Stores`].
 //!
 //! A store is a file on disk (an archive or mailbox with all its members counts as one:
-//! that is what gets deleted) or a database table. Pure data: no I/O.
+//! that is what gets deleted) or a column of a database table (one column may be a card
+//! store kept on purpose while another is a free-text field card numbers leak into: they
+//! need different actions). Pure data: no I/O.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -25,8 +27,8 @@ pub enum StoreKind {
     File,
     /// An archive, mailbox or document whose members held the findings.
     Container,
-    /// A database table.
-    Table,
+    /// A column of a database table.
+    Column,
 }
 
 /// How the card numbers in a store are kept (the "protection" column of 12.5.2).
@@ -190,29 +192,34 @@ pub fn element_label(e: Element, lang: Lang) -> &'static str {
     }
 }
 
-/// Identifies a store: a top-level file, or a table of a database.
+/// Identifies a store: a top-level file, or a column of a database table.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StoreKey {
     /// The file (path up to the first `!` member separator), or the database URL.
     pub path: String,
     /// The schema-qualified table, for a database store.
     pub table: Option<String>,
+    /// The column, for a database store (split columns: `card_no1+card_no2`).
+    pub column: Option<String>,
 }
 
 impl StoreKey {
     /// The store a finding belongs to.
     pub fn of(rec: &FindingRecord) -> StoreKey {
         match (&rec.engine, &rec.table) {
-            (Some(_), Some(t)) => StoreKey { path: rec.path.clone(), table: Some(t.clone()) },
-            _ => StoreKey { path: outer(&rec.path).to_owned(), table: None },
+            (Some(_), Some(t)) => {
+                StoreKey { path: rec.path.clone(), table: Some(t.clone()), column: rec.column.clone() }
+            }
+            _ => StoreKey { path: outer(&rec.path).to_owned(), table: None, column: None },
         }
     }
 
-    /// How the store is named in a report: the path, or `table @ URL`.
+    /// How the store is named in a report: the path, or `schema.table.column @ URL`.
     pub fn display(&self) -> String {
-        match &self.table {
-            Some(t) => format!("{t} @ {}", self.path),
-            None => self.path.clone(),
+        match (&self.table, &self.column) {
+            (Some(t), Some(c)) => format!("{t}.{c} @ {}", self.path),
+            (Some(t), None) => format!("{t} @ {}", self.path),
+            _ => self.path.clone(),
         }
     }
 }
@@ -227,9 +234,9 @@ fn outer(path: &str) -> &str {
 pub struct Store {
     /// Which store.
     pub key: StoreKey,
-    /// File, container or table.
+    /// File, container or column.
     pub kind: StoreKind,
-    /// The database engine of a table.
+    /// The database engine of a column.
     pub engine: Option<String>,
     /// Findings per tier and class.
     pub findings: Counts,
@@ -243,8 +250,6 @@ pub struct Store {
     members: HashSet<String>,
     /// A card-number column (a `column:` signal) held a cardholder-data finding.
     card_column: bool,
-    /// Columns with findings (tables).
-    pub columns: BTreeSet<String>,
     /// Skipped items inside this store (members that could not be read).
     pub skipped: u64,
     /// Up to [`MAX_EXAMPLES`] places inside the store: `line 12`, `row id=7, column pan`,
@@ -255,7 +260,7 @@ pub struct Store {
 impl Store {
     fn new(key: StoreKey, rec: &FindingRecord) -> Store {
         Store {
-            kind: if key.table.is_some() { StoreKind::Table } else { StoreKind::File },
+            kind: if key.table.is_some() { StoreKind::Column } else { StoreKind::File },
             engine: rec.engine.as_deref().map(str::to_owned),
             key,
             findings: Counts::default(),
@@ -264,7 +269,6 @@ impl Store {
             fingerprints: HashSet::new(),
             members: HashSet::new(),
             card_column: false,
-            columns: BTreeSet::new(),
             skipped: 0,
             examples: Vec::new(),
         }
@@ -280,11 +284,6 @@ impl Store {
             if self.members.len() < 100_000 {
                 self.members.insert(member.to_owned());
             }
-        }
-        if let Some(c) = &rec.column
-            && self.columns.len() < 64
-        {
-            self.columns.insert(c.clone());
         }
         if f.class.is_cardholder_data() {
             self.elements.extend(f.elements.iter().copied());
@@ -315,7 +314,7 @@ impl Store {
         self.fingerprints.len() as u64
     }
 
-    /// Members with findings (0 for a plain file or a table).
+    /// Members with findings (0 for a plain file or a column).
     pub fn members_with_findings(&self) -> u64 {
         self.members.len() as u64
     }
@@ -341,7 +340,7 @@ impl Store {
             return Action::Review;
         }
         match self.kind {
-            StoreKind::Table if self.card_column => {
+            StoreKind::Column if self.card_column => {
                 if self.elements.contains(&Element::Expiry) || self.elements.contains(&Element::Name) {
                     Action::MoveIntoCde
                 } else {
@@ -349,7 +348,7 @@ impl Store {
                 }
             }
             // Card numbers in a free-text column: something lets people type them in.
-            StoreKind::Table => Action::FixProcess,
+            StoreKind::Column => Action::FixProcess,
             StoreKind::File | StoreKind::Container if looks_like_a_process(&self.key.path) => Action::FixProcess,
             StoreKind::File | StoreKind::Container => Action::DeleteSecurely,
         }
@@ -376,10 +375,9 @@ fn looks_like_a_process(path: &str) -> bool {
 fn example(rec: &FindingRecord) -> String {
     let masked = rec.finding.view.masked();
     if rec.engine.is_some() {
-        let col = rec.column.as_deref().unwrap_or("?");
         return match &rec.row_key {
-            Some(k) if !k.is_empty() => format!("{} · {col} · {masked}", KeyJson(k)),
-            _ => format!("row {} · {col} · {masked}", rec.line),
+            Some(k) if !k.is_empty() => format!("{} · {masked}", KeyJson(k)),
+            _ => format!("row {} · {masked}", rec.line),
         };
     }
     let member = rec.path.split_once('!').map(|(_, m)| format!("{m} "));
@@ -443,7 +441,7 @@ impl Stores {
     /// The stores, most urgent first ([`urgency_cmp`]).
     pub fn sorted(mut self) -> Vec<Store> {
         for (path, n) in std::mem::take(&mut self.skips) {
-            let key = StoreKey { path, table: None };
+            let key = StoreKey { path, table: None, column: None };
             if let Some(&i) = self.index.get(&key) {
                 self.list[i].skipped += n;
             }
@@ -548,8 +546,14 @@ mod tests {
         let t = one(table_rec("card_no", true, &pan, 1));
         assert_eq!(
             (t.kind, t.key.display(), t.examples[0].as_str()),
-            (StoreKind::Table, "public.orders @ postgres://db1/shop".to_owned(), "id=7 · card_no · 411111******1111")
+            (StoreKind::Column, "public.orders.card_no @ postgres://db1/shop".to_owned(), "id=7 · 411111******1111")
         );
+        // Two columns of one table are two stores, with their own actions.
+        let mut s = Stores::new();
+        s.add(&table_rec("card_no", true, &[Element::Pan, Element::Expiry], 1));
+        s.add(&table_rec("note", false, &pan, 2));
+        let actions: Vec<Action> = s.sorted().iter().map(Store::action).collect();
+        assert_eq!(actions, [Action::FixProcess, Action::MoveIntoCde]);
     }
 
     #[test]
