@@ -1733,6 +1733,20 @@ fn tiers_and_report_formats(db: &Db) {
     assert_eq!(tables.len(), 1);
     assert_eq!(tables[0]["table"], t.as_str());
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(1), "{}", json.show());
+    // One location: the card column, a card store kept on purpose.
+    let locs = doc["locations"].as_array().unwrap_or_else(|| panic!("a locations array: {}", json.show()));
+    assert_eq!(locs.len(), 1, "{}", json.show());
+    let l = &locs[0];
+    assert_eq!((s(l, "kind"), s(l, "table"), s(l, "column")), ("column", t.as_str(), "card_no"));
+    assert_eq!((s(l, "engine"), s(l, "protection"), s(l, "action")), (db.engine_name(), "cleartext", "truncate"));
+    assert_eq!(l["distinct_cards"], 1);
+    assert_eq!(s(l, "store"), format!("{t}.card_no @ {}", s(&tables[0], "path")));
+
+    let html = run_with_hang_guard(&mut db.command_as("html", &[]), LIMIT);
+    no_leak(&html, &p);
+    let page = html.stdout();
+    assert!(page.contains(&format!("{t}.card_no @ ")) && page.contains("truncate or tokenise"), "{}", html.show());
+    assert!(page.contains("class=\"verdict-found\""), "{}", html.show());
 }
 
 /// Several databases of every engine in one run; one that cannot be reached is skipped
