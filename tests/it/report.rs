@@ -76,7 +76,7 @@ fn one_run_re_renders_in_every_format() {
     let run0 = &of_type(&again, "run")[0];
     assert_eq!(run0["host"], "web1");
     assert_eq!(run0["sources"][0]["complete"], true);
-    for format in ["text", "json", "csv", "sarif"] {
+    for format in ["text", "json", "csv", "sarif", "html"] {
         let r = report(&["--format", format, "--color", "never"], &[&f.web1]);
         assert_eq!(r.code, 1, "{format}: {}", r.show());
         assert!(r.stdout().contains(&masked(&f.a)), "{format}: {}", r.show());
@@ -116,6 +116,21 @@ fn a_fleet_merges_into_one_report() {
     for p in [&f.a, &f.b, &f.shared] {
         assert!(r.stdout().contains(&masked(p)));
     }
+    // One location per host's log, each with its own distinct cards (the shared card in both).
+    let locs: Vec<(&str, &Value)> = doc["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["store"].as_str().unwrap(), &l["distinct_cards"]))
+        .collect();
+    assert_eq!(locs, [("web1:./var/log/app.log", &Value::from(2)), ("web2:./var/log/app.log", &Value::from(2))]);
+    // The page for the fleet names both hosts and every run.
+    let page = report(&["--format", "html"], &[&f.web1, &gz]);
+    assert_eq!(page.code, 1, "{}", page.show());
+    let html = page.stdout();
+    assert!(html.contains("web1:./var/log/app.log") && html.contains("web2:./var/log/app.log"));
+    assert!(html.contains("Merged from 2 runs (hosts: web1, web2); every run completed."), "{}", page.show());
+    assert_eq!(html.matches("<tr class=\"\"><td class=\"path\">").count(), 2, "both runs listed as complete");
 }
 
 #[test]
@@ -134,6 +149,11 @@ fn runs_with_different_keys_do_not_count_distinct_cards_together() {
     // Said in the human report too.
     let text = report(&["--format", "text", "--color", "never"], &[&f.web1, &other]);
     assert!(text.stdout().contains("not comparable"), "{}", text.show());
+    let json = report(&["--format", "json"], &[&f.web1, &other]);
+    let doc: Value = serde_json::from_str(&json.stdout()).unwrap_or_else(|e| panic!("{e}: {}", json.show()));
+    assert!(doc["locations"].as_array().unwrap().iter().all(|l| l["distinct_cards"].is_null()), "{}", json.show());
+    let html = report(&["--format", "html"], &[&f.web1, &other]);
+    assert!(html.stdout().contains("not comparable (different fingerprint keys)"), "{}", html.show());
     let _ = &f.key;
 }
 
