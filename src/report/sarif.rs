@@ -35,8 +35,8 @@ use std::io::{self, BufWriter, Write};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{FindingRecord, KeyJson, ReportWriter, RunInfo, Summary, TableSummary};
-use crate::finding::{Class, Confidence, Element, Fingerprint, Signal};
+use super::{FindingJson, FindingRecord, ReportWriter, RunInfo, Summary, TableSummary};
+use crate::finding::{Class, Confidence, Element, Fingerprint};
 use crate::source::{Skip, SkipKind};
 
 /// The `$schema` of the log: the OASIS SARIF 2.1.0 schema (errata 01), the one the tests
@@ -292,7 +292,7 @@ struct ResultJson<'a> {
     locations: [LocationJson<'a>; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
     partial_fingerprints: Option<PartialFingerprints>,
-    properties: ResultProperties<'a>,
+    properties: FindingJson<'a>,
 }
 
 #[derive(Serialize)]
@@ -335,39 +335,6 @@ struct LogicalLocation<'a> {
 struct PartialFingerprints {
     #[serde(rename = "pansweep/pan/v1")]
     pan: Fingerprint,
-}
-
-/// The result's property bag: the JSONL finding fields (SPEC §4) under their JSONL names.
-#[derive(Serialize)]
-struct ResultProperties<'a> {
-    confidence: Confidence,
-    class: Class,
-    path: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    engine: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    table: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    row_key: Option<KeyJson<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    byte_offset: Option<u64>,
-    brands: Vec<&'a str>,
-    first6: &'a str,
-    last4: &'a str,
-    length: usize,
-    masked: String,
-    elements: &'a [Element],
-    signals: &'a [Signal],
-    decoders: &'a [String],
-    encoding: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fingerprint: Option<Fingerprint>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    context: Option<&'a str>,
 }
 
 /// Where a finding is: its artifact URI, region and logical location.
@@ -498,7 +465,6 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
 
     fn finding(&mut self, rec: &FindingRecord) -> io::Result<()> {
         let f = &rec.finding;
-        let file = rec.engine.is_none();
         let result = ResultJson {
             rule_id: f.class.as_str(),
             rule_index: rule_index(f.class),
@@ -506,28 +472,8 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
             message: Text { text: message(rec) },
             locations: [location(rec)],
             partial_fingerprints: f.fingerprint.filter(|_| self.stable_key).map(|pan| PartialFingerprints { pan }),
-            properties: ResultProperties {
-                confidence: f.confidence,
-                class: f.class,
-                path: &rec.path,
-                engine: rec.engine.as_deref(),
-                table: rec.table.as_deref(),
-                column: rec.column.as_deref(),
-                row_key: rec.row_key.as_ref().map(KeyJson),
-                line: file.then_some(rec.line),
-                byte_offset: file.then_some(rec.byte_offset),
-                brands: f.brands.iter().map(|b| &**b).collect(),
-                first6: &f.view.first6,
-                last4: &f.view.last4,
-                length: f.view.len,
-                masked: f.view.masked(),
-                elements: &f.elements,
-                signals: &f.signals,
-                decoders: &rec.decoders,
-                encoding: &rec.encoding,
-                fingerprint: f.fingerprint,
-                context: f.context.as_deref(),
-            },
+            // The JSONL finding record itself (SPEC §4), under its JSONL names.
+            properties: FindingJson::new(rec),
         };
         if !self.first {
             self.out.write_all(b",")?;
@@ -624,7 +570,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::finding::{Finding, Pan};
+    use crate::finding::{Finding, Pan, Signal};
 
     /// Schema errors of `doc` against the vendored OASIS schema: as declared (draft 4), and
     /// as draft 7, which also checks the `uri-reference` format of artifact URIs.
