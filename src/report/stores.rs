@@ -210,7 +210,7 @@ impl StoreKey {
             (Some(_), Some(t)) => {
                 StoreKey { path: rec.path.clone(), table: Some(t.clone()), column: rec.column.clone() }
             }
-            _ => StoreKey { path: outer(&rec.path).to_owned(), table: None, column: None },
+            _ => StoreKey { path: member_of(rec).map_or(&*rec.path, |(o, _)| o).to_owned(), table: None, column: None },
         }
     }
 
@@ -227,6 +227,16 @@ impl StoreKey {
 /// The file a member path lives in (`a.zip!b.csv` → `a.zip`).
 fn outer(path: &str) -> &str {
     path.split('!').next().unwrap_or(path)
+}
+
+/// (outer file, member) of a finding inside an archive, mailbox, document or SQLite file.
+/// Every `!` in such a path is put there by a decoding stage, so a finding with no
+/// decoders is in a plain file, even if its name holds a `!`.
+fn member_of(rec: &FindingRecord) -> Option<(&str, &str)> {
+    if rec.engine.is_some() || (rec.decoders.is_empty() && rec.table.is_none()) {
+        return None;
+    }
+    rec.path.split_once('!')
 }
 
 /// One store and what was found in it.
@@ -277,9 +287,7 @@ impl Store {
     fn add(&mut self, rec: &FindingRecord) {
         let f = &rec.finding;
         self.findings.add(f.class, f.confidence);
-        if let Some((_, member)) = rec.path.split_once('!')
-            && rec.engine.is_none()
-        {
+        if let Some((_, member)) = member_of(rec) {
             self.kind = StoreKind::Container;
             if self.members.len() < 100_000 {
                 self.members.insert(member.to_owned());
@@ -380,7 +388,7 @@ fn example(rec: &FindingRecord) -> String {
             _ => format!("row {} · {masked}", rec.line),
         };
     }
-    let member = rec.path.split_once('!').map(|(_, m)| format!("{m} "));
+    let member = member_of(rec).map(|(_, m)| format!("{m} "));
     format!("{}line {} · {masked}", member.unwrap_or_default(), rec.line)
 }
 
@@ -484,17 +492,26 @@ mod tests {
         r
     }
 
+    fn member(path: &str, class: Class, tier: Confidence, elements: &[Element], fp: u8) -> FindingRecord {
+        let mut r = rec(path, class, tier, elements, fp);
+        r.decoders = vec!["zip".into()];
+        r
+    }
+
     #[test]
     fn members_of_one_archive_are_one_store() {
         let mut s = Stores::new();
-        s.add(&rec("/srv/a.zip!x/orders.csv", Class::Pan, Confidence::High, &[Element::Pan], 1));
-        s.add(&rec("/srv/a.zip!y.csv", Class::Pan, Confidence::Medium, &[Element::Pan, Element::Expiry], 1));
-        s.add(&rec("/srv/a.zip!y.csv", Class::Pan, Confidence::High, &[Element::Pan], 2));
+        s.add(&member("/srv/a.zip!x/orders.csv", Class::Pan, Confidence::High, &[Element::Pan], 1));
+        s.add(&member("/srv/a.zip!y.csv", Class::Pan, Confidence::Medium, &[Element::Pan, Element::Expiry], 1));
+        s.add(&member("/srv/a.zip!y.csv", Class::Pan, Confidence::High, &[Element::Pan], 2));
         s.add(&rec("/srv/b.txt", Class::TestPan, Confidence::High, &[Element::Pan], 3));
+        // A `!` in a plain file's name is part of the name.
+        s.add(&rec("/srv/a.zip!notes.txt", Class::TestPan, Confidence::High, &[Element::Pan], 4));
         s.skipped(&Skip { path: "/srv/a.zip!z.rar".into(), reason: "encrypted".into(), kind: SkipKind::Error });
         s.skipped(&Skip { path: "/srv/c.bin".into(), reason: "denied".into(), kind: SkipKind::Error });
         let stores = s.sorted();
-        assert_eq!(stores.len(), 2);
+        assert_eq!(stores.len(), 3);
+        assert_eq!((stores[1].key.path.as_str(), stores[1].kind), ("/srv/a.zip!notes.txt", StoreKind::File));
         let a = &stores[0];
         assert_eq!((a.key.path.as_str(), a.kind), ("/srv/a.zip", StoreKind::Container));
         assert_eq!((a.findings.cardholder(), a.distinct_cards(), a.members_with_findings(), a.skipped), (3, 2, 2, 1));
@@ -511,7 +528,7 @@ mod tests {
                 "y.csv line 3 · 411111******1111"
             ]
         );
-        let b = &stores[1];
+        let b = &stores[2];
         assert_eq!(
             (b.kind, b.protection(), b.action(), b.distinct_cards()),
             (StoreKind::File, Protection::Test, Action::None, 0)
@@ -536,7 +553,10 @@ mod tests {
             one(rec("/var/log/app/app.log.1", Class::Pan, Confidence::High, &pan, 1)).action(),
             Action::FixProcess
         );
-        assert_eq!(one(rec("/x/archive.mbox!3", Class::Pan, Confidence::High, &pan, 1)).action(), Action::FixProcess);
+        assert_eq!(
+            one(member("/x/archive.mbox!3", Class::Pan, Confidence::High, &pan, 1)).action(),
+            Action::FixProcess
+        );
         assert_eq!(one(rec("/x/export.csv", Class::Pan, Confidence::High, &pan, 1)).action(), Action::DeleteSecurely);
         assert_eq!(one(rec("/x/export.csv", Class::Pan, Confidence::Low, &pan, 1)).action(), Action::Review);
         assert_eq!(one(rec("/x/m.txt", Class::MaskedPan, Confidence::Low, &pan, 1)).protection(), Protection::Masked);
