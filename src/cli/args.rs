@@ -126,8 +126,9 @@ pub(crate) struct OutputArgs {
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
 
-    /// Report format: csv for spreadsheets, sarif (SARIF 2.1.0) for code-scanning dashboards
-    /// [default: text on a terminal, jsonl otherwise].
+    /// Report format: html (one self-contained page) for people, csv for spreadsheets,
+    /// sarif (SARIF 2.1.0) for code-scanning dashboards [default: text on a terminal,
+    /// jsonl otherwise].
     #[arg(long, value_enum)]
     pub(crate) format: Option<FormatArg>,
 
@@ -244,6 +245,7 @@ pub(crate) enum FormatArg {
     Json,
     Csv,
     Sarif,
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -105,6 +105,7 @@ pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn 
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Csv) => Format::Csv,
         Some(FormatArg::Sarif) => Format::Sarif,
+        Some(FormatArg::Html) => Format::Html,
         // Default: text for a person at a terminal, JSONL for a pipe or a file.
         Some(FormatArg::Jsonl) | None => Format::Jsonl,
     };
@@ -123,6 +124,7 @@ pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn 
         Format::Json => Box::new(report::json::Json::new(out)),
         Format::Csv => Box::new(report::csv::Csv::new(out)),
         Format::Sarif => Box::new(report::sarif::Sarif::new(out)),
+        Format::Html => Box::new(report::html::Html::new(out, lang)),
     };
     Ok((writer, output_id))
 }

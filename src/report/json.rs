@@ -1,7 +1,8 @@
 //! `--format json`: one JSON document
-//! `{"run":…,"findings":[…],"skipped":[…],"tables":[…],"coverage":…,"summary":…}`
-//! (`tables` only for database scans). `coverage` says in one place how much of the scope
-//! was read and whether a clean result is evidence of absence.
+//! `{"run":…,"findings":[…],"skipped":[…],"tables":[…],"locations":[…],"coverage":…,"summary":…}`
+//! (`tables` only for database scans). `locations` is the per-store summary, most urgent
+//! first, in the shape of PCI DSS 12.5.2 (see [`super::stores`]); `coverage` says in one
+//! place how much of the scope was read and whether a clean result is evidence of absence.
 //! Findings are streamed into the array as they come; skipped items are kept until the
 //! end (they are few) so the document keeps one array per kind.
 
@@ -9,8 +10,71 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
-use super::{FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
+use super::stores::{Action, Protection, Store, StoreKind, Stores};
+use super::{Counts, FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
+use crate::finding::{Confidence, Element};
 use crate::source::{Skip, SkipKind};
+
+/// One data store in the `locations` array.
+#[derive(Debug, Serialize)]
+pub struct LocationJson<'a> {
+    /// How the store is named in a report: a path, or `table @ URL`.
+    pub store: String,
+    /// File or container path, or the database URL (password removed).
+    pub path: &'a str,
+    /// Schema-qualified table of a database store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<&'a str>,
+    /// Database engine of a table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<&'a str>,
+    /// `file`, `container` or `table`.
+    pub kind: StoreKind,
+    /// Elements found with card numbers (`pan`, `expiry`, `cvv`, `track1`, `track2`, `name`).
+    pub elements: Vec<Element>,
+    /// `cleartext`, `test` or `masked`.
+    pub protection: Protection,
+    /// Distinct cardholder-data cards by fingerprint; `null` when the report merges runs
+    /// with different fingerprint keys.
+    pub distinct_cards: Option<u64>,
+    /// Findings per tier and class.
+    pub findings: Counts,
+    /// Strongest tier of a cardholder-data finding (`null`: test or masked numbers only).
+    pub highest: Option<Confidence>,
+    /// Archive, mailbox or document members with findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members_with_findings: Option<u64>,
+    /// Items inside the store that could not be read.
+    pub skipped: u64,
+    /// Up to three places inside the store, masked.
+    pub examples: &'a [String],
+    /// Suggested action: `delete_securely`, `fix_process`, `move_into_cde`, `truncate`,
+    /// `review` or `none`.
+    pub action: Action,
+}
+
+impl<'a> LocationJson<'a> {
+    /// The JSON shape of `store`; `comparable` is false when fingerprints of the runs
+    /// behind the report cannot be compared.
+    pub fn new(store: &'a Store, comparable: bool) -> LocationJson<'a> {
+        LocationJson {
+            store: store.key.display(),
+            path: &store.key.path,
+            table: store.key.table.as_deref(),
+            engine: store.engine.as_deref(),
+            kind: store.kind,
+            elements: store.elements.iter().copied().collect(),
+            protection: store.protection(),
+            distinct_cards: comparable.then(|| store.distinct_cards()),
+            findings: store.findings,
+            highest: store.highest,
+            members_with_findings: (store.kind == StoreKind::Container).then(|| store.members_with_findings()),
+            skipped: store.skipped,
+            examples: &store.examples,
+            action: store.action(),
+        }
+    }
+}
 
 /// How much of the scope was read (the `coverage` object).
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
@@ -81,12 +145,13 @@ pub struct Json<W: Write> {
     first: bool,
     skipped: Vec<Skip>,
     tables: Vec<TableSummary>,
+    stores: Stores,
 }
 
 impl<W: Write> Json<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Json<W> {
-        Json { out: BufWriter::new(out), first: true, skipped: Vec::new(), tables: Vec::new() }
+        Json { out: BufWriter::new(out), first: true, skipped: Vec::new(), tables: Vec::new(), stores: Stores::new() }
     }
 }
 
@@ -102,12 +167,14 @@ impl<W: Write + Send> ReportWriter for Json<W> {
             self.out.write_all(b",")?;
         }
         self.first = false;
+        self.stores.add(rec);
         self.out.write_all(b"\n")?;
         serde_json::to_writer(&mut self.out, &FindingJson::new(rec))?;
         Ok(())
     }
 
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
+        self.stores.skipped(skip);
         self.skipped.push(skip.clone());
         Ok(())
     }
@@ -125,6 +192,11 @@ impl<W: Write + Send> ReportWriter for Json<W> {
             self.out.write_all(b",\"tables\":")?;
             serde_json::to_writer(&mut self.out, &self.tables)?;
         }
+        self.out.write_all(b",\"locations\":")?;
+        let stores = std::mem::take(&mut self.stores).sorted();
+        let comparable = summary.distinct_pans.is_some();
+        let locations: Vec<LocationJson<'_>> = stores.iter().map(|s| LocationJson::new(s, comparable)).collect();
+        serde_json::to_writer(&mut self.out, &locations)?;
         self.out.write_all(b",\"coverage\":")?;
         serde_json::to_writer(&mut self.out, &Coverage::of(&self.skipped, summary))?;
         self.out.write_all(b",\"summary\":")?;

@@ -401,7 +401,7 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
 }
 
 /// `started` plus `elapsed` seconds, as RFC 3339.
-fn end_of(started: &str, elapsed: f64) -> Option<String> {
+pub(crate) fn end_of(started: &str, elapsed: f64) -> Option<String> {
     let t = crate::time::parse_rfc3339(started)?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // elapsed is small and not negative
     let secs = elapsed.max(0.0).ceil() as u64;

@@ -5,11 +5,13 @@
 //! full PAN, expiry or security code can reach a report.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod merge;
 pub mod read;
 pub mod sarif;
+pub mod stores;
 pub mod text;
 
 use std::borrow::Cow;
@@ -35,6 +37,8 @@ pub enum Format {
     Csv,
     /// One SARIF 2.1.0 log, for code-scanning dashboards.
     Sarif,
+    /// One self-contained HTML page with a verdict, charts and tables, for people.
+    Html,
 }
 
 /// Human language of text output.
@@ -510,6 +514,36 @@ pub fn redact_arg(arg: &str) -> String {
         out = format!("{head}{}", params.join("&"));
     }
     out
+}
+
+/// A file finding for unit tests: a Visa-shaped masked view, fingerprint `[fp; 32]`
+/// (none for a masked PAN), line 3, byte offset 40.
+#[cfg(test)]
+pub(crate) fn test_record(path: &str, class: Class, tier: Confidence, elements: &[Element], fp: u8) -> FindingRecord {
+    use crate::finding::MaskedView;
+    FindingRecord {
+        finding: Finding {
+            class,
+            confidence: tier,
+            view: MaskedView { first6: "411111".into(), last4: "1111".into(), len: 16 },
+            fingerprint: (class != Class::MaskedPan).then_some(Fingerprint([fp; 32])),
+            brands: vec![std::sync::Arc::from("visa")],
+            signals: vec![Signal::Luhn],
+            elements: elements.to_vec(),
+            offset: 0,
+            len: 16,
+            context: None,
+        },
+        path: path.into(),
+        table: None,
+        column: None,
+        line: 3,
+        byte_offset: 40,
+        decoders: vec![],
+        encoding: "utf-8".into(),
+        engine: None,
+        row_key: None,
+    }
 }
 
 #[cfg(test)]

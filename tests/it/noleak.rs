@@ -157,6 +157,8 @@ const RUNS: &[&[&str]] = &[
     &["scan", "--format", "csv", "--context"],
     &["scan", "--format", "sarif"],
     &["scan", "--format", "sarif", "--context"],
+    &["scan", "--format", "html", "--context"],
+    &["--lang", "ja", "scan", "--format", "html"],
 ];
 
 /// Every format `pansweep report` re-renders a stored JSONL run into.
@@ -167,6 +169,8 @@ const REPORT_RUNS: &[&[&str]] = &[
     &["report", "--format", "json"],
     &["report", "--format", "csv"],
     &["report", "--format", "sarif"],
+    &["report", "--format", "html"],
+    &["--lang", "ja", "report", "--format", "html"],
 ];
 
 /// The first planted number `r` printed in full (also with separators removed), masked.

@@ -427,7 +427,7 @@ fn json_format_is_one_document() {
     let obj = doc.as_object().expect("an object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["coverage", "findings", "run", "skipped", "summary"]);
+    assert_eq!(keys, ["coverage", "findings", "locations", "run", "skipped", "summary"]);
     assert_eq!(doc["run"]["tool"], "pansweep");
     // The skipped file was over a limit: coverage is not full, and says why.
     assert_eq!(doc["coverage"]["skipped"]["limit"], 1);
@@ -449,6 +449,22 @@ fn json_format_is_one_document() {
     assert_eq!(sum["findings"]["masked_pan"], 1);
     assert_eq!(sum["complete"], true);
     assert_eq!(r.code, 1);
+    // One location per file, most urgent first, in the 12.5.2 shape.
+    let locs = doc["locations"].as_array().unwrap();
+    let stores: Vec<&str> = locs.iter().map(|l| s(l, "store")).collect();
+    assert_eq!(stores, ["./critical.txt", "./high.txt", "./medium.txt", "./test.txt", "./sub/masked.txt"]);
+    let crit = &locs[0];
+    assert_eq!(crit["kind"], "file");
+    assert_eq!(crit["elements"], serde_json::json!(["pan", "cvv"]));
+    assert_eq!(
+        (s(crit, "protection"), s(crit, "highest"), s(crit, "action")),
+        ("cleartext", "critical", "delete_securely")
+    );
+    assert_eq!((&crit["distinct_cards"], &crit["findings"]["critical"]), (&Value::from(1), &Value::from(1)));
+    assert_eq!(crit["examples"][0].as_str(), Some(format!("line 1 · {}", masked(&p[0])).as_str()));
+    assert_eq!((s(&locs[3], "protection"), s(&locs[3], "action")), ("test", "none"));
+    assert_eq!((s(&locs[4], "protection"), &locs[4]["highest"]), ("masked", &Value::Null));
+    assert_eq!(locs[3]["distinct_cards"], 0, "test numbers are not counted as cards");
 }
 
 #[test]
