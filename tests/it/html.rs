@@ -4,7 +4,9 @@
 //! script ran (`data-ready="1"`), nothing reached the console (no exception, no CSP
 //! violation), the verdict, the three SVG charts, the stores and findings tables (one row
 //! per finding, counted against `--format jsonl` of the same tree), remediation and run
-//! sections, and no full generated card number in the file or the DOM.
+//! sections, and no full generated card number in the file or the DOM. The findings
+//! table's text and tier filters and its column sorting are worked from a page that
+//! frames the report (`interaction_page`).
 //!
 //! How console messages are seen: with `--enable-logging=stderr --v=0` this Chromium
 //! (Debian's 156) writes each message a page logs to stderr as
@@ -79,6 +81,11 @@ fn render(chrome: &Path, html: &Path) -> (String, Vec<String>) {
 
 /// [`render`] with a time limit.
 fn render_within(chrome: &Path, html: &Path, limit: Duration) -> (String, Vec<String>) {
+    render_with(chrome, html, &[], limit)
+}
+
+/// [`render`] with more browser flags and a time limit.
+fn render_with(chrome: &Path, html: &Path, extra: &[&str], limit: Duration) -> (String, Vec<String>) {
     let _one = BROWSER.lock().unwrap_or_else(PoisonError::into_inner);
     let scratch = tempfile::Builder::new().prefix("pansweep-chromium-").tempdir().expect("browser temp dir");
     let (out_path, err_path) = (scratch.path().join("dom.html"), scratch.path().join("stderr.txt"));
@@ -95,6 +102,7 @@ fn render_within(chrome: &Path, html: &Path, limit: Duration) -> (String, Vec<St
             "--virtual-time-budget=5000",
             "--dump-dom",
         ])
+        .args(extra)
         .arg(format!("--user-data-dir={}", scratch.path().join("profile").display()))
         .arg(format!("file://{}", html.display()))
         .stdin(Stdio::null())
@@ -570,6 +578,122 @@ fn japanese_report_renders() {
     assert_no_full_pan("the Japanese DOM", &dom, &pan_refs);
     assert!(dom.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c)), "no kana in the Japanese report");
     assert_report_structure("Japanese report", &dom, &findings(&recs));
+}
+
+/// A page that loads the report `report` (same directory) in an iframe, works its
+/// findings table as a reader would — text filter `query`, a filter that matches nothing,
+/// each tier option, a click on every column head (twice) — and writes what it saw as JSON
+/// into `<pre id="result">`. Needs `--allow-file-access-from-files` (a file page may then
+/// reach into a file frame); the report itself runs unchanged under its own CSP.
+fn interaction_page(report: &str, query: &str) -> String {
+    let script = r"
+var out = document.getElementById('result');
+document.getElementById('report').addEventListener('load', function () {
+  var res = {};
+  try {
+    var d = this.contentDocument;
+    res.ready = d.documentElement.getAttribute('data-ready');
+    var body = d.querySelector('#findings tbody');
+    var rows = function () { return Array.prototype.slice.call(body.rows); };
+    var shown = function () { return rows().filter(function (r) { return !r.hidden && r.getClientRects().length > 0; }).length; };
+    res.total = rows().length;
+    res.shown_at_start = shown();
+    var filter = d.getElementById('filter');
+    var type = function (q) { filter.value = q; filter.dispatchEvent(new Event('input', {bubbles: true})); };
+    type(QUERY); res.shown_for_query = shown();
+    type('no such text anywhere'); res.shown_for_nothing = shown();
+    type(''); res.shown_after_clearing = shown();
+    res.tiers = {};
+    var tier = d.getElementById('tier-filter');
+    if (tier) {
+      Array.prototype.forEach.call(tier.options, function (o) {
+        if (!o.value) { return; }
+        tier.value = o.value; tier.dispatchEvent(new Event('change', {bubbles: true}));
+        res.tiers[o.textContent.trim().toLowerCase()] = shown();
+      });
+      tier.value = ''; tier.dispatchEvent(new Event('change', {bubbles: true}));
+    }
+    var key = function (cell) {
+      var v = cell.getAttribute('data-v');
+      if (v !== null && v !== '' && !isNaN(v)) { return {n: Number(v)}; }
+      return {s: cell.textContent.trim().toLowerCase()};
+    };
+    var cmp = function (a, b) {
+      if (a.n !== undefined && b.n !== undefined) { return a.n - b.n; }
+      var x = a.s !== undefined ? a.s : String(a.n), y = b.s !== undefined ? b.s : String(b.n);
+      return x < y ? -1 : x > y ? 1 : 0;
+    };
+    res.sorted = [];
+    var heads = d.querySelectorAll('#findings thead th');
+    Array.prototype.forEach.call(heads, function (th, col) {
+      [1, 2].forEach(function () {
+        th.click();
+        var dir = th.getAttribute('aria-sort') === 'descending' ? -1 : 1;
+        var ks = rows().map(function (r) { return key(r.cells[col]); });
+        var ok = rows().length === res.total;
+        for (var i = 1; i < ks.length; i++) { if (dir * cmp(ks[i - 1], ks[i]) > 0) { ok = false; } }
+        res.sorted.push({col: col, dir: th.getAttribute('aria-sort'), ok: ok});
+      });
+    });
+  } catch (e) { res.error = String(e); }
+  out.textContent = JSON.stringify(res);
+});
+"
+    .replace("QUERY", &serde_json::to_string(query).unwrap());
+    format!(
+        "<!doctype html><html><body><pre id=\"result\">pending</pre>\
+         <iframe id=\"report\" src=\"{report}\" width=\"1200\" height=\"800\"></iframe><script>{script}</script></body></html>"
+    )
+}
+
+#[test]
+fn findings_table_filters_and_sorts_in_the_browser() {
+    let Some(chrome) = chromium() else { return };
+    let (t, pans) = card_tree();
+    let out_dir = TestDir::new();
+    let out = out_dir.join("report.html");
+    scan_html(t.path(), &out, &[], 1);
+    let (_, recs) = scan_jsonl(t.path(), &["."]);
+    let found = findings(&recs);
+    let query = masked(&pans[2]);
+    let want_query = found.iter().filter(|f| s(f, "masked") == query).count();
+    assert_eq!(want_query, 1, "one finding for the CSV's first number");
+    let harness = out_dir.write("interact.html", interaction_page("report.html", &query));
+    let (dom, console) = render_with(&chrome, &harness, &["--allow-file-access-from-files"], BROWSER_LIMIT);
+    assert_silent_console("report worked in an iframe", &console);
+    let raw = element(&dom, "pre", "result").map(|(_, inner)| inner).expect("the harness page's result");
+    let raw = raw.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let res: Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("harness result {raw:?}: {e}"));
+    assert!(res.get("error").is_none(), "the harness page failed: {res}");
+    assert_eq!(res["ready"], "1", "{res}");
+    let n = found.len();
+    assert_eq!(res["total"], n, "{res}");
+    assert_eq!(res["shown_at_start"], n, "every row shown before filtering: {res}");
+    assert_eq!(res["shown_for_query"], want_query, "filtering by a masked number: {res}");
+    assert_eq!(res["shown_for_nothing"], 0, "a filter matching nothing: {res}");
+    assert_eq!(res["shown_after_clearing"], n, "clearing the filter: {res}");
+    // The tier filter (docs/report-format.md: "filterable by text and tier").
+    let count = |pred: &dyn Fn(&Value) -> bool| found.iter().filter(|f| pred(f)).count();
+    let card = |f: &Value| matches!(s(f, "class"), "pan" | "track1" | "track2");
+    let tiers = res["tiers"].as_object().unwrap_or_else(|| panic!("no tier filter: {res}"));
+    for (label, want) in [
+        ("critical", count(&|f| card(f) && s(f, "confidence") == "critical")),
+        ("high", count(&|f| card(f) && s(f, "confidence") == "high")),
+        ("medium", count(&|f| card(f) && s(f, "confidence") == "medium")),
+        ("low", count(&|f| card(f) && s(f, "confidence") == "low")),
+        ("test", count(&|f| s(f, "class") == "test_pan")),
+        ("masked", count(&|f| s(f, "class") == "masked_pan")),
+    ] {
+        assert_eq!(tiers.get(label).and_then(Value::as_u64), Some(want as u64), "tier filter {label:?}: {res}");
+    }
+    // Every column sorts, both ways, and keeps every row.
+    let sorted = res["sorted"].as_array().expect("sort results");
+    assert!(sorted.len() >= 2, "no column heads were clicked: {res}");
+    for x in sorted {
+        assert_eq!(x["ok"], true, "column {} not in {} order after a click: {res}", x["col"], x["dir"]);
+    }
+    let dirs: Vec<&str> = sorted.iter().take(2).map(|x| x["dir"].as_str().unwrap_or("")).collect();
+    assert!(dirs.contains(&"ascending") && dirs.contains(&"descending"), "a second click reverses: {res}");
 }
 
 /// Rewrites the `host` of the run record of a JSONL file, as if it came from `host`.
