@@ -15,7 +15,7 @@ chrome="${PANSWEEP_CHROMIUM:-/usr/bin/chromium}"
 [ -x "$chrome" ] || { echo "sample-report: $chrome not found; run scripts/install-test-deps.sh" >&2; exit 1; }
 
 cargo build --locked --quiet
-bin="${CARGO_TARGET_DIR:-target}/debug/pansweep"
+bin="$(realpath "${CARGO_TARGET_DIR:-target}/debug/pansweep")"
 
 work="$(mktemp -d /tmp/pansweep-sample.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -85,7 +85,7 @@ mkdir -p "$outdir"
 for lang in en ja; do
     html="$work/report-$lang.html"
     rc=0
-    "$bin" --progress never --lang "$lang" scan --format html -o "$html" "$tree" || rc=$?
+    (cd "$tree" && "$bin" --progress never --lang "$lang" scan --format html -o "$html" .) || rc=$?
     [ "$rc" = 0 ] || [ "$rc" = 1 ] || { echo "sample-report: pansweep scan exited $rc" >&2; exit 1; }
     for p in "${generated[@]}"; do
         if grep -q "$p" "$html"; then echo "sample-report: a full generated number in the $lang report; stopping" >&2; exit 1; fi
