@@ -206,7 +206,8 @@ fn element<'a>(dom: &'a str, tag: &str, id: &str) -> Option<(&'a str, &'a str)> 
 
 /// Like [`element`], failing with a look at the DOM's opening tags when it is missing.
 fn must<'a>(dom: &'a str, tag: &str, id: &str) -> (&'a str, &'a str) {
-    element(dom, tag, id).unwrap_or_else(|| panic!("no <{tag} id=\"{id}\"> in the rendered DOM; it has: {}", ids(dom)))
+    element(dom, tag, id)
+        .unwrap_or_else(|| panic!("no <{tag} id=\"{id}\"> in the rendered DOM; it has: {}", mask_digits(&ids(dom))))
 }
 
 /// The `tag#id` of every element with an id, for failure messages.
