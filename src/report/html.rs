@@ -643,6 +643,7 @@ impl<W: Write> Html<W> {
         for (i, s) in stores.iter().take(MAX_STORES).enumerate() {
             let kind = match (s.kind, lang) {
                 (StoreKind::File, Lang::En) => "file".to_owned(),
+                (StoreKind::Container, Lang::En) if s.members_with_findings() == 1 => "archive (1 member)".to_owned(),
                 (StoreKind::Container, Lang::En) => format!("archive ({} members)", s.members_with_findings()),
                 (StoreKind::Column, Lang::En) => format!("column ({})", s.engine.as_deref().unwrap_or("db")),
                 (StoreKind::File, Lang::Ja) => "ファイル".to_owned(),
@@ -699,7 +700,7 @@ impl<W: Write> Html<W> {
                 esc(&distinct),
                 c.total(),
                 esc(&counts.join(", ")),
-                s.examples.iter().map(|e| esc(e)).collect::<Vec<_>>().join("<br>"),
+                s.examples.iter().map(|e| esc(&e.text(lang))).collect::<Vec<_>>().join("<br>"),
                 action as u8,
                 action_anchor(action),
                 esc(action.label(lang)),

@@ -10,7 +10,7 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
-use super::stores::{Action, Protection, Store, StoreKind, Stores};
+use super::stores::{Action, Example, Protection, Store, StoreKind, Stores};
 use super::{Counts, FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
 use crate::finding::{Confidence, Element};
 use crate::source::{Skip, SkipKind};
@@ -50,7 +50,7 @@ pub struct LocationJson<'a> {
     /// Items inside the store that could not be read.
     pub skipped: u64,
     /// Up to three places inside the store, masked.
-    pub examples: &'a [String],
+    pub examples: &'a [Example],
     /// Suggested action: `delete_securely`, `fix_process`, `move_into_cde`, `truncate`,
     /// `review` or `none`.
     pub action: Action,

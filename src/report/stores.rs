@@ -264,7 +264,7 @@ pub struct Store {
     pub skipped: u64,
     /// Up to [`MAX_EXAMPLES`] places inside the store: `line 12`, `row id=7, column pan`,
     /// `member.csv line 3`. Already masked.
-    pub examples: Vec<String>,
+    pub examples: Vec<Example>,
 }
 
 impl Store {
@@ -313,7 +313,7 @@ impl Store {
             }
         }
         if self.examples.len() < MAX_EXAMPLES {
-            self.examples.push(example(rec));
+            self.examples.push(Example::of(rec));
         }
     }
 
@@ -379,17 +379,52 @@ fn looks_like_a_process(path: &str) -> bool {
         || p.contains("/maildir/")
 }
 
-/// Where inside its store a finding is, for the examples column.
-fn example(rec: &FindingRecord) -> String {
-    let masked = rec.finding.view.masked();
-    if rec.engine.is_some() {
-        return match &rec.row_key {
-            Some(k) if !k.is_empty() => format!("{} · {masked}", KeyJson(k)),
-            _ => format!("row {} · {masked}", rec.line),
-        };
+/// One place inside a store, for the examples column: already masked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Example {
+    /// The member of an archive, mailbox or document.
+    member: Option<String>,
+    /// `id=7` of a database row, when it has a key.
+    key: Option<String>,
+    /// Line (file) or 1-based row (database row without a key).
+    line: u64,
+    /// Is a database row.
+    row: bool,
+    /// The masked number.
+    masked: String,
+}
+
+impl Example {
+    fn of(rec: &FindingRecord) -> Example {
+        let key = rec.row_key.as_ref().filter(|k| !k.is_empty()).map(|k| KeyJson(k).to_string());
+        Example {
+            member: member_of(rec).map(|(_, m)| m.to_owned()),
+            key,
+            line: rec.line,
+            row: rec.engine.is_some(),
+            masked: rec.finding.view.masked(),
+        }
     }
-    let member = member_of(rec).map(|(_, m)| format!("{m} "));
-    format!("{}line {} · {masked}", member.unwrap_or_default(), rec.line)
+
+    /// `line 12 · 411111******1111`, `orders.csv line 3 · …`, `id=7 · …` in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        let place = match (&self.key, self.row, lang) {
+            (Some(k), _, _) => k.clone(),
+            (None, true, Lang::En) => format!("row {}", self.line),
+            (None, false, Lang::En) => format!("line {}", self.line),
+            (None, _, Lang::Ja) => format!("{} 行目", self.line),
+        };
+        match &self.member {
+            Some(m) => format!("{m} {place} · {}", self.masked),
+            None => format!("{place} · {}", self.masked),
+        }
+    }
+}
+
+impl Serialize for Example {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text(Lang::En))
+    }
 }
 
 /// Every store of a run, built finding by finding.
@@ -521,7 +556,7 @@ mod tests {
             (Protection::Cleartext, Action::DeleteSecurely, Some(Confidence::High))
         );
         assert_eq!(
-            a.examples,
+            a.examples.iter().map(|e| e.text(Lang::En)).collect::<Vec<_>>(),
             [
                 "x/orders.csv line 3 · 411111******1111",
                 "y.csv line 3 · 411111******1111",
@@ -565,7 +600,7 @@ mod tests {
         assert_eq!(one(table_rec("note", false, &pan, 1)).action(), Action::FixProcess);
         let t = one(table_rec("card_no", true, &pan, 1));
         assert_eq!(
-            (t.kind, t.key.display(), t.examples[0].as_str()),
+            (t.kind, t.key.display(), t.examples[0].text(Lang::En).as_str()),
             (StoreKind::Column, "public.orders.card_no @ postgres://db1/shop".to_owned(), "id=7 · 411111******1111")
         );
         // Two columns of one table are two stores, with their own actions.
