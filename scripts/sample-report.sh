@@ -85,7 +85,7 @@ mkdir -p "$outdir"
 for lang in en ja; do
     html="$work/report-$lang.html"
     rc=0
-    (cd "$tree" && "$bin" --progress never --lang "$lang" scan --format html -o "$html" .) || rc=$?
+    (cd "$tree" && "$bin" --progress never --lang "$lang" scan -j 1 --format html -o "$html" .) || rc=$?
     [ "$rc" = 0 ] || [ "$rc" = 1 ] || { echo "sample-report: pansweep scan exited $rc" >&2; exit 1; }
     for p in "${generated[@]}"; do
         if grep -q "$p" "$html"; then echo "sample-report: a full generated number in the $lang report; stopping" >&2; exit 1; fi
