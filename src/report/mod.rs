@@ -426,10 +426,13 @@ fn is_separator(c: char) -> bool {
     matches!(c, ' ' | '-' | '.' | '\u{3000}' | '\u{A0}' | '\u{FF0D}')
 }
 
-/// Masks every Luhn-valid PAN-like number in `s` to its first 6 and last 4 digits, so a
-/// file named after a card number cannot put one into a report or an error message.
-/// Digits may be ASCII or full-width and grouped by one kind of separator
-/// (`4111 1111 …`, `4111-1111-…`), as the scanner accepts them.
+/// Masks every PAN-like number in `s` to its first 6 and last 4 digits, so a file named
+/// after a card number cannot put one into a report or an error message. A number is
+/// PAN-like when it has 12–19 digits and passes Luhn, or is a 16–19-digit UnionPay-range
+/// number (`62…`, whose check digit is optional). Digits may be ASCII or full-width and
+/// grouped by separators (`4111 1111 …`, `4111-1111-…`, even mixed: `2024-4111 1111 …`):
+/// every run of consecutive digit groups is tried, so a number is found wherever its
+/// groups start and whatever precedes them.
 pub fn redact_digits(s: &str) -> Cow<'_, str> {
     if !s.chars().any(|c| digit_value(c).is_some()) {
         return Cow::Borrowed(s);
@@ -443,41 +446,42 @@ pub fn redact_digits(s: &str) -> Cow<'_, str> {
             i += 1;
             continue;
         }
-        // A chain: digits, with single separators of one kind between them.
+        // A chain: digit groups with single separators between them.
         let mut positions = Vec::new();
-        let mut sep = None;
         let mut j = i;
         while j < chars.len() {
             if digit_value(chars[j]).is_some() {
                 positions.push(j);
                 j += 1;
-            } else if is_separator(chars[j])
-                && sep.is_none_or(|s| s == chars[j])
-                && chars.get(j + 1).is_some_and(|&c| digit_value(c).is_some())
-            {
-                sep = Some(chars[j]);
+            } else if is_separator(chars[j]) && chars.get(j + 1).is_some_and(|&c| digit_value(c).is_some()) {
                 j += 1;
             } else {
                 break;
             }
         }
         let digits: Vec<u8> = positions.iter().map(|&p| b'0' + digit_value(chars[p]).unwrap_or(0)).collect();
-        // The whole chain, or any single unbroken group of 12–19 digits in it.
-        let mut spans = vec![(0, digits.len())];
-        let mut g = 0;
-        for k in 1..=positions.len() {
-            if k == positions.len() || positions[k] != positions[k - 1] + 1 {
-                spans.push((g, k));
-                g = k;
+        // Group boundaries (indexes into `positions`), then every run of whole groups.
+        let mut starts = vec![0];
+        for k in 1..positions.len() {
+            if positions[k] != positions[k - 1] + 1 {
+                starts.push(k);
             }
         }
-        for (a, b) in spans {
-            let run = &digits[a..b];
-            if (12..=19).contains(&run.len()) && luhn::is_valid(run) {
-                for &p in &positions[a + 6..b - 4] {
-                    out[p] = '*';
+        starts.push(positions.len());
+        for a in 0..starts.len() - 1 {
+            for b in a + 1..starts.len() {
+                let (from, to) = (starts[a], starts[b]);
+                let run = &digits[from..to];
+                if run.len() > 19 {
+                    break;
                 }
-                changed = true;
+                let unionpay = run.starts_with(b"62") && run.len() >= 16;
+                if run.len() >= 12 && (unionpay || luhn::is_valid(run)) {
+                    for &p in &positions[from + 6..to - 4] {
+                        out[p] = '*';
+                    }
+                    changed = true;
+                }
             }
         }
         i = j;
@@ -492,8 +496,8 @@ pub fn redact_arg(arg: &str) -> String {
     let mut out = masked.into_owned();
     if let Some(scheme_end) = out.find("://") {
         let rest = &out[scheme_end + 3..];
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
+        // The password may itself hold `/`, `?` or `#`: the user part ends at the last `@`.
+        if let Some(at) = rest.rfind('@') {
             let userinfo = &rest[..at];
             if let Some(colon) = userinfo.find(':') {
                 out = format!("{}{}:****{}", &out[..scheme_end + 3], &userinfo[..colon], &rest[at..]);
@@ -557,6 +561,11 @@ mod tests {
         assert_eq!(redact_digits("/var/log/2024-10-22.log"), "/var/log/2024-10-22.log");
         assert_eq!(redact_digits("card 4111 1111 1111 1111.txt"), "card 4111 11** **** 1111.txt");
         assert_eq!(redact_digits("x-4111-1111-1111-1111"), "x-4111-11**-****-1111");
+        // A number after a different separator, and a UnionPay number that fails Luhn.
+        let mixed = redact_digits("2024-4111 1111 1111 1111.txt");
+        assert!(mixed.ends_with("11** **** 1111.txt"), "{mixed}");
+        assert_eq!(redact_digits("id 6212345678901234"), "id 621234******1234");
+        assert_eq!(redact_digits("2024-10-22 11-30"), "2024-10-22 11-30");
         assert_eq!(
             redact_digits(
                 "\u{ff14}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}"
@@ -574,6 +583,9 @@ mod tests {
             "postgres://app@db1/shop?password=****&x=1"
         );
         assert_eq!(redact_arg("mysql://u:p@ss@h/d"), "mysql://u:****@h/d");
+        assert_eq!(redact_arg("postgres://app:pa/ss@db1/shop"), "postgres://app:****@db1/shop");
+        assert_eq!(redact_arg("postgres://app:p?x#y@db1/shop"), "postgres://app:****@db1/shop");
+        assert_eq!(redact_arg("sqlite:///data/a@b.db"), "sqlite:///data/a@b.db");
     }
 
     #[test]

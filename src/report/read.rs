@@ -117,6 +117,58 @@ fn clean(s: &str) -> String {
     redact_digits(s).into_owned()
 }
 
+/// A field with a fixed shape (version, key id, engine, encoding…): kept when it is short
+/// and made of the characters such values use, else `invalid`; PAN-like numbers masked
+/// either way.
+fn fixed(s: &str) -> String {
+    let ok = s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || "._:+-/ ".contains(c));
+    if ok { clean(s) } else { "invalid".to_owned() }
+}
+
+/// A start time is RFC 3339 or `invalid`.
+fn time(s: &str) -> String {
+    if crate::time::parse_rfc3339(s).is_some() && s.len() <= 40 { s.to_owned() } else { "invalid".to_owned() }
+}
+
+/// Context as the scanner writes it keeps only the visible digits of masked numbers
+/// (`411111******1111`); every other digit was masked. Read back, any digit outside such a
+/// masked number is masked again, so an edited report cannot pass on an expiry date or a
+/// security code.
+fn clean_context(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut keep = vec![false; chars.len()];
+    let mut i = 0;
+    while i < chars.len() {
+        // A masked number: up to 6 digits, 2 or more `*`, up to 4 digits.
+        let (mut j, start) = (i, i);
+        while j < chars.len() && chars[j].is_ascii_digit() && j - start < 6 {
+            j += 1;
+        }
+        let stars = j;
+        while j < chars.len() && chars[j] == '*' {
+            j += 1;
+        }
+        if j - stars >= 2 && j > stars {
+            let tail = j;
+            while j < chars.len() && chars[j].is_ascii_digit() && j - tail < 4 {
+                j += 1;
+            }
+            let bounded = |k: usize| k >= chars.len() || !chars[k].is_ascii_digit();
+            if (start == 0 || !chars[start - 1].is_ascii_digit()) && bounded(j) {
+                keep[start..j].iter_mut().for_each(|k| *k = true);
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    chars
+        .iter()
+        .zip(keep)
+        .map(|(&c, k)| if !k && (c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c)) { '*' } else { c })
+        .collect()
+}
+
 /// A masked view is at most 6 leading and 4 trailing digits of a PAN-length number.
 fn masked_view(first6: String, last4: String, len: usize) -> Result<MaskedView, ReadError> {
     let digits = |s: &str, max: usize| s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
@@ -135,10 +187,20 @@ impl Record {
                 let mut run: RunInfo = serde_json::from_slice(line).map_err(|e| shape(&e))?;
                 run.argv = run.argv.iter().map(|a| super::redact_arg(a)).collect();
                 run.host = clean(&run.host);
+                run.tool = fixed(&run.tool);
+                run.version = fixed(&run.version);
+                run.ruleset = fixed(&run.ruleset);
+                run.fingerprint_key_id = fixed(&run.fingerprint_key_id);
+                run.started = time(&run.started);
                 for s in &mut run.sources {
                     s.file = clean(&s.file);
                     s.host = clean(&s.host);
                     s.argv = s.argv.iter().map(|a| super::redact_arg(a)).collect();
+                    s.version = fixed(&s.version);
+                    s.ruleset = fixed(&s.ruleset);
+                    s.fingerprint_key_id = fixed(&s.fingerprint_key_id);
+                    s.started = time(&s.started);
+                    s.ended = s.ended.as_deref().map(time);
                 }
                 Record::Run(run)
             }
@@ -154,6 +216,7 @@ impl Record {
                 let mut t: TableSummary = serde_json::from_slice(line).map_err(|e| shape(&e))?;
                 t.path = clean(&t.path);
                 t.table = clean(&t.table);
+                t.engine = Cow::Owned(fixed(&t.engine));
                 for c in &mut t.columns {
                     c.column = clean(&c.column);
                     for key in &mut c.example_row_keys {
@@ -189,7 +252,7 @@ fn finding(f: FindingIn) -> Result<FindingRecord, ReadError> {
             confidence: f.confidence,
             view,
             fingerprint: f.fingerprint,
-            brands: f.brands.iter().map(|b| clean(b).into()).collect(),
+            brands: f.brands.iter().map(|b| fixed(b).into()).collect(),
             signals: f
                 .signals
                 .into_iter()
@@ -197,13 +260,15 @@ fn finding(f: FindingIn) -> Result<FindingRecord, ReadError> {
                     Signal::Other(t) => Signal::Other(clean(&t)),
                     Signal::Keyword(k) => Signal::Keyword(clean(&k).into()),
                     Signal::Column(c) => Signal::Column(clean(&c).into()),
+                    Signal::Brand(b) => Signal::Brand(fixed(&b).into()),
+                    Signal::Grouped(g) => Signal::Grouped(fixed(&g)),
                     other => other,
                 })
                 .collect(),
             elements: f.elements,
             offset: 0,
             len: 0,
-            context: f.context.as_deref().map(clean),
+            context: f.context.as_deref().map(clean_context),
         },
         path: clean(&f.path),
         table: f.table.as_deref().map(clean),
@@ -211,8 +276,8 @@ fn finding(f: FindingIn) -> Result<FindingRecord, ReadError> {
         line: f.line.unwrap_or(0),
         byte_offset: f.byte_offset.unwrap_or(0),
         decoders: f.decoders.iter().map(|d| clean(d)).collect(),
-        encoding: Cow::Owned(f.encoding.map_or_else(|| "utf-8".to_owned(), |e| clean(&e))),
-        engine: f.engine.map(|e| Cow::Owned(clean(&e))),
+        encoding: Cow::Owned(f.encoding.map_or_else(|| "utf-8".to_owned(), |e| fixed(&e))),
+        engine: f.engine.map(|e| Cow::Owned(fixed(&e))),
         row_key,
     })
 }
@@ -298,6 +363,32 @@ mod tests {
         let again = serde_json::to_string(&FindingJson::new(&back)).unwrap();
         assert!(!again.contains(&pan), "a full number came back out");
         assert!(again.contains("411111******1111"));
+    }
+
+    #[test]
+    fn context_keeps_only_masked_numbers() {
+        assert_eq!(clean_context("card 411111******1111 exp **/** cvv ***"), "card 411111******1111 exp **/** cvv ***");
+        assert_eq!(clean_context("card 411111******1111 exp 12/29 cvv 123"), "card 411111******1111 exp **/** cvv ***");
+        assert_eq!(
+            clean_context("4111111******1111"),
+            "*************1111",
+            "seven leading digits are not a masked number"
+        );
+        assert_eq!(clean_context("x12 ****5678"), "x** ****5678");
+    }
+
+    #[test]
+    fn fixed_shape_fields_are_checked() {
+        let pan = format!("4532{}", "015112830366");
+        let line = format!(
+            "{{\"type\":\"run\",\"tool\":\"pansweep\",\"version\":\"{pan}\",\"ruleset\":\"sha256:{pan}\",\
+             \"started\":\"{pan}\",\"host\":\"h\",\"argv\":[],\"fingerprint_key_id\":\"<b>{pan}\"}}"
+        );
+        let Record::Run(run) = Record::parse(line.as_bytes()).unwrap() else { panic!("not a run") };
+        let text = serde_json::to_string(&run).unwrap();
+        assert!(!text.contains(&pan), "a full number came back out");
+        assert_eq!((run.started.as_str(), run.fingerprint_key_id.as_str()), ("invalid", "invalid"));
+        assert_eq!(run.version, "453201******0366");
     }
 
     #[test]
