@@ -46,7 +46,8 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct ReportCmdArgs {
     /// JSONL reports written by `pansweep scan` or `pansweep db` (`--format jsonl`), plain or
-    /// gzip-compressed; a report cut short by an interrupted run is read and shown as incomplete.
+    /// gzip-compressed (`-` reads stdin); a report cut short by an interrupted run is read and
+    /// shown as incomplete.
     #[arg(required = true, value_name = "FINDINGS.jsonl")]
     pub(crate) inputs: Vec<PathBuf>,
 

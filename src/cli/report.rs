@@ -4,8 +4,9 @@
 //! is one of the inputs, prints the merge's notes and decides the exit code.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::{BufRead, BufReader, Seek, Write as _};
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 use anyhow::bail;
 use pansweep::finding::Confidence;
@@ -18,13 +19,29 @@ use super::scan::open_writer;
 
 /// Opens a stored report; a gzip-compressed one (`web1.jsonl.gz`, as fleets often ship
 /// them) is decompressed as it is read.
-fn open_report(path: &std::path::Path) -> std::io::Result<Box<dyn BufRead>> {
-    let mut r = BufReader::with_capacity(256 * 1024, File::open(path)?);
+fn open_report(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    reader(File::open(path)?)
+}
+
+fn reader(f: File) -> std::io::Result<Box<dyn BufRead>> {
+    let mut r = BufReader::with_capacity(256 * 1024, f);
     if r.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
         let gz = flate2::bufread::MultiGzDecoder::new(r);
         return Ok(Box::new(BufReader::with_capacity(256 * 1024, gz)));
     }
     Ok(Box::new(r))
+}
+
+/// Copies a report that can be read only once (stdin as `-`, a pipe) to an unnamed
+/// temporary file.
+fn spool(p: &Path) -> anyhow::Result<File> {
+    let mut tmp = tempfile::tempfile()?;
+    if p.as_os_str() == "-" {
+        std::io::copy(&mut std::io::stdin().lock(), &mut tmp)?;
+    } else {
+        std::io::copy(&mut File::open(p)?, &mut tmp)?;
+    }
+    Ok(tmp)
 }
 
 pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
@@ -41,14 +58,32 @@ pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    let inputs: Vec<Input<'static>> = a
-        .inputs
-        .iter()
-        .map(|p| {
+    let mut inputs: Vec<Input<'static>> = Vec::with_capacity(a.inputs.len());
+    for p in &a.inputs {
+        let name = p.display().to_string();
+        // The merge reads every input twice: a pipe (`-`, /dev/stdin, <(…)) would be empty
+        // the second time, so it is copied to an unnamed temporary file first.
+        let regular = p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file());
+        if regular {
             let path = p.clone();
-            Input { name: p.display().to_string(), open: Box::new(move || open_report(&path)) }
-        })
-        .collect();
+            inputs.push(Input { name, open: Box::new(move || open_report(&path)) });
+            continue;
+        }
+        // One that cannot be read is left to the merge, which reports it as a skipped item.
+        if let Ok(f) = spool(p) {
+            inputs.push(Input {
+                name,
+                open: Box::new(move || {
+                    let mut f = f.try_clone()?;
+                    f.rewind()?;
+                    reader(f)
+                }),
+            });
+        } else {
+            let path = p.clone();
+            inputs.push(Input { name, open: Box::new(move || open_report(&path)) });
+        }
+    }
     let (mut writer, _) = open_writer(cli, &a.out)?;
     let opts = MergeOptions {
         min_confidence: a.out.min_confidence.into(),

@@ -124,7 +124,7 @@ pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn 
         Format::Json => Box::new(report::json::Json::new(out)),
         Format::Csv => Box::new(report::csv::Csv::new(out)),
         Format::Sarif => Box::new(report::sarif::Sarif::new(out)),
-        Format::Html => Box::new(report::html::Html::new(out, lang)),
+        Format::Html => Box::new(report::html::Html::new(out, lang).with_min_confidence(o.min_confidence.into())),
     };
     Ok((writer, output_id))
 }

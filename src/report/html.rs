@@ -22,7 +22,7 @@ use std::io::{self, BufWriter, Write};
 
 use sha2::{Digest, Sha256};
 
-use super::json::Coverage;
+use super::json::{Coverage, SkippedByKind};
 use super::stores::{Action, Store, StoreKind, Stores, element_label};
 use super::{FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, Summary, TableSummary};
 use crate::finding::{Class, Confidence};
@@ -59,7 +59,9 @@ pub struct Html<W: Write> {
     brands: BTreeMap<String, u64>,
     skipped: Vec<Skip>,
     skipped_total: u64,
-    skipped_kinds: Vec<Skip>,
+    skipped_kinds: SkippedByKind,
+    reasons: BTreeMap<(SkipKind, String), u64>,
+    min_confidence: Confidence,
 }
 
 impl<W: Write> Html<W> {
@@ -75,8 +77,18 @@ impl<W: Write> Html<W> {
             brands: BTreeMap::new(),
             skipped: Vec::new(),
             skipped_total: 0,
-            skipped_kinds: Vec::new(),
+            skipped_kinds: SkippedByKind::default(),
+            reasons: BTreeMap::new(),
+            min_confidence: Confidence::Low,
         }
+    }
+
+    /// Findings below `tier` were left out of the report (`--min-confidence`): the page
+    /// then never calls a run without findings clean.
+    #[must_use]
+    pub fn with_min_confidence(mut self, tier: Confidence) -> Html<W> {
+        self.min_confidence = tier;
+        self
     }
 
     fn t<'a>(&self, en: &'a str, ja: &'a str) -> &'a str {
@@ -98,7 +110,10 @@ fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Controls, and the bidirectional overrides that could make a name read as
+            // another (`evil\u{202E}txt.exe`).
             c if c.is_control() => out.push('?'),
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => out.push('?'),
             c => out.push(c),
         }
     }
@@ -342,7 +357,7 @@ impl<W: Write> Html<W> {
         let lang = self.lang;
         let run = self.run.take();
         let stores = std::mem::take(&mut self.stores).sorted();
-        let coverage = Coverage::of(&self.skipped_kinds, summary);
+        let coverage = Coverage::from_counts(self.skipped_kinds, summary);
         let with_data: Vec<&Store> = stores.iter().filter(|s| s.findings.cardholder() > 0).collect();
         let mut h = String::with_capacity(64 * 1024 + self.rows.len() * 400);
         let lang_attr = match lang {
@@ -391,13 +406,28 @@ impl<W: Write> Html<W> {
 
     fn verdict(&self, h: &mut String, run: Option<&RunInfo>, summary: &Summary, cov: &Coverage, locations: usize) {
         let lang = self.lang;
-        let (class, head) = if locations > 0 {
+        let found = locations > 0 || summary.findings.cardholder() > 0;
+        let (class, head) = if found {
             let head = match lang {
+                _ if locations == 0 => self.t("Card data found", "カード情報が見つかりました").to_owned(),
                 Lang::En if locations == 1 => "Card data found in 1 location".to_owned(),
                 Lang::En => format!("Card data found in {} locations", thousands(locations as u64)),
                 Lang::Ja => format!("{} か所でカード情報が見つかりました", thousands(locations as u64)),
             };
             ("verdict-found", head)
+        } else if self.min_confidence > Confidence::Low {
+            // Findings below the threshold were not reported: absence is not shown.
+            let head = match lang {
+                Lang::En => format!(
+                    "No card data found at or above {} confidence (weaker findings were not reported: --min-confidence)",
+                    self.min_confidence.as_str()
+                ),
+                Lang::Ja => format!(
+                    "信頼度「{}」以上のカード情報は見つかりませんでした（それ未満の検出は --min-confidence により報告していません）",
+                    tier_label(self.min_confidence, lang)
+                ),
+            };
+            ("verdict-partial", head)
         } else if cov.full {
             (
                 "verdict-clean",
@@ -416,7 +446,7 @@ impl<W: Write> Html<W> {
         };
         let _ = writeln!(h, "<section id=\"verdict\" class=\"{class}\">\n<h2>{}</h2>", esc(&head));
         let f = &summary.findings;
-        if locations > 0 {
+        if found {
             let distinct = match summary.distinct_pans {
                 Some(n) => thousands(n),
                 None => self.t("not comparable (different fingerprint keys)", "比較不可（指紋鍵が異なる）").to_owned(),
@@ -526,10 +556,26 @@ impl<W: Write> Html<W> {
             let _ = writeln!(h, "<p class=\"{}\">{}</p>", if cut.is_empty() { "merged" } else { "note" }, esc(&line));
         }
         if self.skipped_total > 0 {
-            let mut by_reason: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-            for s in &self.skipped {
-                *by_reason.entry((kind_label(s.kind, lang), s.reason.as_str())).or_default() += 1;
+            // Why, counted over every skipped item: the reasons that leave data unread first.
+            let mut reasons: Vec<(&(SkipKind, String), &u64)> = self.reasons.iter().collect();
+            reasons.sort_by(|a, b| a.0.0.cmp(&b.0.0).then(b.1.cmp(a.1)));
+            let _ = writeln!(
+                h,
+                "<table id=\"skip-reasons\" class=\"small\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+                esc(self.t("kind", "種別")),
+                esc(self.t("reason", "理由")),
+                esc(self.t("items", "件数")),
+            );
+            for ((kind, reason), n) in reasons.iter().take(20) {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(kind_label(*kind, lang)),
+                    esc(reason),
+                    thousands(**n)
+                );
             }
+            h.push_str("</tbody></table>\n");
             let _ = writeln!(
                 h,
                 "<details id=\"skipped\"><summary>{} ({})</summary>\n<table class=\"small\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
@@ -539,7 +585,9 @@ impl<W: Write> Html<W> {
                 esc(self.t("kind", "種別")),
                 esc(self.t("reason", "理由")),
             );
-            for s in &self.skipped {
+            let mut listed: Vec<&Skip> = self.skipped.iter().collect();
+            listed.sort_by_key(|s| s.kind);
+            for s in listed {
                 let _ = writeln!(
                     h,
                     "<tr><td class=\"path\">{}</td><td>{}</td><td>{}</td></tr>",
@@ -637,10 +685,10 @@ impl<W: Write> Html<W> {
         ];
         h.push_str("<table id=\"stores\" class=\"sortable\"><thead><tr>");
         for head in heads {
-            let _ = write!(h, "<th>{}</th>", esc(head));
+            let _ = write!(h, "<th tabindex=\"0\">{}</th>", esc(head));
         }
         h.push_str("</tr></thead>\n<tbody>\n");
-        for (i, s) in stores.iter().take(MAX_STORES).enumerate() {
+        for s in stores.iter().take(MAX_STORES) {
             let kind = match (s.kind, lang) {
                 (StoreKind::File, Lang::En) => "file".to_owned(),
                 (StoreKind::Container, Lang::En) if s.members_with_findings() == 1 => "archive (1 member)".to_owned(),
@@ -690,7 +738,7 @@ impl<W: Write> Html<W> {
             };
             let _ = writeln!(
                 h,
-                "<tr class=\"t-{tone}\"><td class=\"path\" data-v=\"{i}\">{place}</td><td>{}</td><td>{}</td><td>{}</td>\
+                "<tr class=\"t-{tone}\"><td class=\"path\">{place}</td><td>{}</td><td>{}</td><td>{}</td>\
                  <td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td class=\"mono small\">{}</td>\
                  <td data-v=\"{}\"><a href=\"#action-{}\">{}</a></td></tr>",
                 esc(&kind),
@@ -840,10 +888,10 @@ impl<W: Write> Html<W> {
             item(self.t("ruleset", "ルールセット"), &r.ruleset);
             item(self.t("host", "ホスト"), &r.host);
             item(self.t("started", "開始"), &r.started);
-            if let Some(end) = super::merge::end_of(&r.started, summary.elapsed_s) {
+            if let Some(end) = super::merge::end_of(&r.started, summary.elapsed_s).filter(|_| summary.complete) {
                 item(self.t("ended", "終了"), &end);
             }
-            item(self.t("elapsed", "所要時間"), &format!("{:.1} s", summary.elapsed_s));
+            item(self.t("elapsed", "所要時間"), &format!("{:.1} s", summary.elapsed_s.max(0.0)));
             item(self.t("fingerprint key", "指紋鍵"), &r.fingerprint_key_id);
             item(self.t("command line", "コマンドライン"), &r.argv.join(" "));
         }
@@ -1029,11 +1077,19 @@ impl<W: Write + Send> ReportWriter for Html<W> {
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
         self.stores.skipped(skip);
         self.skipped_total += 1;
+        self.skipped_kinds.add(skip.kind);
+        let key = (skip.kind, skip.reason.clone());
+        if self.reasons.len() < MAX_SKIPS || self.reasons.contains_key(&key) {
+            *self.reasons.entry(key).or_default() += 1;
+        }
+        // Items that leave data unread (errors, limits) are listed before the rest.
         if self.skipped.len() < MAX_SKIPS {
             self.skipped.push(skip.clone());
+        } else if matches!(skip.kind, SkipKind::Error | SkipKind::Limit)
+            && let Some(i) = self.skipped.iter().rposition(|s| matches!(s.kind, SkipKind::Vanished | SkipKind::Link))
+        {
+            self.skipped[i] = skip.clone();
         }
-        // Coverage needs only the kind of each item.
-        self.skipped_kinds.push(Skip { path: String::new(), reason: String::new(), kind: skip.kind });
         Ok(())
     }
 
@@ -1077,6 +1133,7 @@ mod tests {
     #[test]
     fn escaping_defuses_markup_and_controls() {
         assert_eq!(esc("<script>\"a\"&'b'\u{1b}[31m"), "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;?[31m");
+        assert_eq!(esc("invoice\u{202E}fdp.exe"), "invoice?fdp.exe", "no right-to-left override");
     }
 
     #[test]

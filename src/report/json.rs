@@ -105,7 +105,7 @@ pub struct Coverage {
 }
 
 /// Skipped items per kind.
-#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SkippedByKind {
     /// Could not be read.
     pub error: u64,
@@ -117,18 +117,30 @@ pub struct SkippedByKind {
     pub link: u64,
 }
 
+impl SkippedByKind {
+    /// Counts one skipped item.
+    pub fn add(&mut self, kind: SkipKind) {
+        match kind {
+            SkipKind::Error => self.error += 1,
+            SkipKind::Limit => self.limit += 1,
+            SkipKind::Vanished => self.vanished += 1,
+            SkipKind::Link => self.link += 1,
+        }
+    }
+}
+
 impl Coverage {
     /// The coverage of a run from its skipped items and summary.
     pub fn of(skipped: &[Skip], summary: &Summary) -> Coverage {
         let mut by = SkippedByKind::default();
         for s in skipped {
-            match s.kind {
-                SkipKind::Error => by.error += 1,
-                SkipKind::Limit => by.limit += 1,
-                SkipKind::Vanished => by.vanished += 1,
-                SkipKind::Link => by.link += 1,
-            }
+            by.add(s.kind);
         }
+        Coverage::from_counts(by, summary)
+    }
+
+    /// The coverage of a run from its skipped items counted by kind and its summary.
+    pub fn from_counts(by: SkippedByKind, summary: &Summary) -> Coverage {
         let full = summary.complete && by.error == 0 && by.limit == 0 && !summary.sampled;
         Coverage {
             complete: summary.complete,

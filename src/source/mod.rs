@@ -29,7 +29,7 @@ use serde::Serialize;
 pub type RowKey = Vec<(Arc<str>, String)>;
 
 /// Why an item was not (completely) scanned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipKind {
     /// It could not be read: coverage is incomplete (exit 3).

@@ -244,3 +244,46 @@ fn a_tampered_report_does_not_leak() {
     let recs = r.jsonl();
     assert!(of_type(&recs, "skipped").iter().any(|x| s(x, "reason").contains("line 2")), "{}", r.show());
 }
+
+/// A report read from a pipe (`-`, /dev/stdin) is read twice like any other: it is
+/// spooled first, so the second pass is not empty (and the page not falsely clean).
+#[test]
+fn a_piped_report_is_read_whole() {
+    let f = fleet();
+    let from_file = report(&["--format", "json"], &[&f.web1]);
+    let want: Value = serde_json::from_str(&from_file.stdout()).unwrap();
+    for input in ["-", "/dev/stdin"] {
+        let r = run(std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("cat \"$1\" | \"$2\" report --format json {input}"))
+            .arg("sh")
+            .arg(&f.web1)
+            .arg(crate::util::BIN));
+        assert_eq!(r.code, 1, "{input}: {}", r.show());
+        let got: Value = serde_json::from_str(&r.stdout()).unwrap_or_else(|e| panic!("{e}: {}", r.show()));
+        assert_eq!(got["findings"], want["findings"], "{input}");
+        assert_eq!(got["locations"], want["locations"], "{input}");
+        let page = run(std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("cat \"$1\" | \"$2\" report --format html {input}"))
+            .arg("sh")
+            .arg(&f.web1)
+            .arg(crate::util::BIN));
+        assert!(page.stdout().contains("class=\"verdict-found\""), "{input}: {}", page.show());
+    }
+}
+
+/// With `--min-confidence`, weaker findings are not reported, so the page never says the
+/// scope is clean.
+#[test]
+fn a_threshold_is_not_a_clean_verdict() {
+    let t = TestDir::new();
+    t.write("ref.txt", format!("ref {}\n", pan("453201", 16, 904)));
+    let r = run(pansweep().current_dir(t.path()).args(["scan", "--format", "html", "--min-confidence", "high", "."]));
+    assert_eq!(r.code, 0, "{}", r.show());
+    let html = r.stdout();
+    assert!(html.contains("class=\"verdict-partial\""), "{}", mask_digits(&html));
+    assert!(html.contains("No card data found at or above high confidence"), "{}", mask_digits(&html));
+    let r = run(pansweep().current_dir(t.path()).args(["scan", "--format", "html", "."]));
+    assert!(r.stdout().contains("class=\"verdict-found\""), "{}", r.show());
+}
