@@ -61,6 +61,8 @@ pub struct Html<W: Write> {
     skipped_total: u64,
     skipped_kinds: SkippedByKind,
     reasons: BTreeMap<(SkipKind, String), u64>,
+    /// Listed skipped items that leave no data unread (links, vanished files).
+    skipped_minor: usize,
     min_confidence: Confidence,
 }
 
@@ -79,6 +81,7 @@ impl<W: Write> Html<W> {
             skipped_total: 0,
             skipped_kinds: SkippedByKind::default(),
             reasons: BTreeMap::new(),
+            skipped_minor: 0,
             min_confidence: Confidence::Low,
         }
     }
@@ -1084,11 +1087,14 @@ impl<W: Write + Send> ReportWriter for Html<W> {
         }
         // Items that leave data unread (errors, limits) are listed before the rest.
         if self.skipped.len() < MAX_SKIPS {
+            self.skipped_minor += usize::from(!skip.kind.incomplete());
             self.skipped.push(skip.clone());
-        } else if matches!(skip.kind, SkipKind::Error | SkipKind::Limit)
-            && let Some(i) = self.skipped.iter().rposition(|s| matches!(s.kind, SkipKind::Vanished | SkipKind::Link))
+        } else if skip.kind.incomplete()
+            && self.skipped_minor > 0
+            && let Some(i) = self.skipped.iter().rposition(|s| !s.kind.incomplete())
         {
             self.skipped[i] = skip.clone();
+            self.skipped_minor -= 1;
         }
         Ok(())
     }

@@ -5,8 +5,9 @@
 //! One run: `tool.driver` with one rule per finding class, one `result` per finding,
 //! streamed into the `results` array as found (memory does not grow with the number of
 //! findings), then `invocations[0]` — start and end time, `executionSuccessful`, and a
-//! `toolExecutionNotifications` entry per skipped item, kept until the end as they are
-//! few — and `run.properties` with the summary and the database tables. The document is
+//! `toolExecutionNotifications` entry per skipped item, kept until the end (at most
+//! [`MAX_NOTIFICATIONS`], those that leave data unread first, then one entry counting the
+//! rest, so a run with millions of unreadable files stays bounded) — and `run.properties` with the summary and the database tables. The document is
 //! valid JSON only once [`ReportWriter::finish`] has run (a SARIF log cannot be read
 //! record by record like JSONL; an interrupted run still finishes it, with
 //! `executionSuccessful: false`).
@@ -410,8 +411,15 @@ pub struct Sarif<W: Write> {
     /// The run used a key file: fingerprints are comparable across runs.
     stable_key: bool,
     skipped: Vec<Skip>,
+    /// Listed skipped items that leave no data unread (links, vanished files).
+    skipped_minor: usize,
+    /// Skipped items beyond [`MAX_NOTIFICATIONS`], counted.
+    skipped_unlisted: u64,
     tables: Vec<TableSummary>,
 }
+
+/// Most skipped items listed one by one as notifications.
+pub const MAX_NOTIFICATIONS: usize = 10_000;
 
 impl<W: Write> Sarif<W> {
     /// Writes to `out`.
@@ -422,6 +430,8 @@ impl<W: Write> Sarif<W> {
             first: true,
             stable_key: false,
             skipped: Vec::new(),
+            skipped_minor: 0,
+            skipped_unlisted: 0,
             tables: Vec::new(),
         }
     }
@@ -485,7 +495,20 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
     }
 
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
-        self.skipped.push(skip.clone());
+        if self.skipped.len() < MAX_NOTIFICATIONS {
+            self.skipped_minor += usize::from(!skip.kind.incomplete());
+            self.skipped.push(skip.clone());
+            return Ok(());
+        }
+        self.skipped_unlisted += 1;
+        // Items that leave data unread take the place of a listed link or vanished file.
+        if skip.kind.incomplete()
+            && self.skipped_minor > 0
+            && let Some(i) = self.skipped.iter().rposition(|s| !s.kind.incomplete())
+        {
+            self.skipped[i] = skip.clone();
+            self.skipped_minor -= 1;
+        }
         Ok(())
     }
 
@@ -495,7 +518,7 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let notifications: Vec<serde_json::Value> = self
+        let mut notifications: Vec<serde_json::Value> = self
             .skipped
             .iter()
             .map(|s| {
@@ -507,6 +530,16 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
                 })
             })
             .collect();
+        if self.skipped_unlisted > 0 {
+            notifications.push(json!({
+                "level": "warning",
+                "message": { "text": format!(
+                    "{} more skipped items are not listed here; every one is in the JSONL report",
+                    self.skipped_unlisted
+                ) },
+                "properties": { "unlisted": self.skipped_unlisted },
+            }));
+        }
         let mut invocation = json!({
             "executionSuccessful": summary.complete,
             "toolExecutionNotifications": notifications,
@@ -853,5 +886,25 @@ mod tests {
         let (_, mut doc) = write("random:1", &[], &[], &Summary::default());
         doc["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] = serde_json::json!("not a uri");
         assert!(!schema_errors(&doc).is_empty());
+    }
+
+    #[test]
+    fn skipped_items_beyond_the_cap_are_counted_errors_first() {
+        let mut w = Sarif::new(Vec::new());
+        w.begin(&run_info("sha256:1")).unwrap();
+        let skip = |i: usize, kind| Skip { path: format!("/srv/f{i}"), reason: "r".into(), kind };
+        for i in 0..MAX_NOTIFICATIONS {
+            w.skipped(&skip(i, SkipKind::Link)).unwrap();
+        }
+        for i in 0..5 {
+            w.skipped(&skip(i, SkipKind::Error)).unwrap();
+        }
+        w.finish(&Summary { complete: true, ..Summary::default() }).unwrap();
+        let doc: Value =
+            serde_json::from_slice(&w.out.into_inner().map_err(io::IntoInnerError::into_error).unwrap()).unwrap();
+        let n = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+        assert_eq!(n.len(), MAX_NOTIFICATIONS + 1);
+        assert_eq!(n.iter().filter(|x| x["properties"]["kind"] == "error").count(), 5, "errors are listed");
+        assert_eq!(n[MAX_NOTIFICATIONS]["properties"]["unlisted"], 5);
     }
 }
