@@ -85,11 +85,16 @@ struct InputState {
     /// It could not be opened or read.
     error: Option<String>,
     counts: Counts,
+    /// Line of a second `run` record (runs appended to one file): reading stopped there.
+    second_run: Option<u64>,
+    /// Set by a pass-1 callback to stop reading before the current line.
+    stop: bool,
 }
 
 impl InputState {
     fn complete(&self) -> bool {
         self.error.is_none()
+            && self.second_run.is_none()
             && !self.cut_short
             && self.bad_lines == 0
             && self.summary.as_ref().is_some_and(|s| s.complete)
@@ -213,7 +218,14 @@ fn read_input(
             continue;
         }
         match Record::parse(&buf) {
-            Ok(rec) => each(rec, st)?,
+            Ok(rec) => {
+                each(rec, st)?;
+                if st.stop {
+                    st.second_run = Some(n);
+                    n -= 1;
+                    break;
+                }
+            }
             Err(_) if !whole => st.cut_short = true,
             Err(_) => {
                 if st.bad_lines == 0 {
@@ -242,6 +254,9 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
         read_input(input, &mut st, None, &mut |rec, st| {
             match rec {
                 Record::Run(run) if st.run.is_none() => st.run = Some(run),
+                // Another run appended to the same file: its host, key and summary would be
+                // taken for the first one's. Only the first run is read.
+                Record::Run(_) => st.stop = true,
                 Record::Summary(s) => st.summary = Some(s),
                 Record::Finding(f) if st.run.is_some() => {
                     let host = st.run.as_ref().map_or("", |r| r.host.as_str());
@@ -358,6 +373,11 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
             Some(e.clone())
         } else if st.run.is_none() {
             Some("not a pansweep JSONL report: it has no run record".to_owned())
+        } else if let Some(line) = st.second_run {
+            Some(format!(
+                "holds more than one run (another starts at line {line}; reports appended to one file?): only the \
+                 first was read; split the file into one per run"
+            ))
         } else if st.bad_lines > 0 {
             Some(format!(
                 "{} line{} of the report {} not pansweep records (first at line {}): what they held is missing",
@@ -373,7 +393,7 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
             skipped += 1;
             writer.skipped(&Skip { path: name.clone(), reason, kind: SkipKind::Error }).map_err(MergeError)?;
         }
-        if st.run.is_some() && !st.complete() && st.error.is_none() {
+        if st.run.is_some() && !st.complete() && st.error.is_none() && st.second_run.is_none() {
             notes.push(if st.cut_short || st.summary.is_none() {
                 format!("{name}: the run did not finish (the report ends without a summary): shown as incomplete")
             } else {
@@ -601,6 +621,21 @@ mod tests {
         assert!(of_type(&lines, "summary")[0]["distinct_pans"].is_null());
         assert_eq!(of_type(&lines, "run")[0]["fingerprint_key_id"], "mixed");
         assert!(m.notes.iter().any(|n| n.contains("different fingerprint keys")), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn runs_appended_to_one_file_are_not_taken_for_one() {
+        let (r1, r2) = (run("web1", "sha256:k"), run("web2", "sha256:other"));
+        let mut both = report(&r1, &[finding("/a", 1, 1, Confidence::High)], &[], true);
+        both.extend(report(&r2, &[finding("/b", 2, 2, Confidence::Critical)], &[], true));
+        let (m, lines) = merge_to_lines(&[("both", both)], Confidence::Low);
+        assert_eq!(of_type(&lines, "finding").len(), 1, "only the first run is read");
+        assert_eq!(m.worst, Some(Confidence::High));
+        assert!(m.incomplete && !m.summary.complete);
+        let skipped = of_type(&lines, "skipped");
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0]["reason"].as_str().unwrap().contains("more than one run"), "{}", skipped[0]);
+        assert_eq!(of_type(&lines, "run")[0]["host"], "web1");
     }
 
     #[test]
