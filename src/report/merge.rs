@@ -120,15 +120,36 @@ fn digest(parts: &[&str]) -> [u8; 16] {
     out
 }
 
+/// A database URL that names no server of its own: a SQLite file, or a server on the
+/// scanning host (`localhost`, a loopback address, a Unix socket). Such a URL means a
+/// different database on every host.
+pub fn is_local_db(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else { return false };
+    if scheme.eq_ignore_ascii_case("sqlite") {
+        return true;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    let socket = rest.contains("host=/") || rest.contains("socket=");
+    socket || host.is_empty() || host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1"
+}
+
 fn finding_key(host: &str, rec: &FindingRecord) -> [u8; 16] {
     let f = &rec.finding;
     let masked = f.view.masked();
     let decoders = rec.decoders.join("\u{0}");
     if rec.engine.is_some() {
-        // A database is named by its URL: the same row is the same row from any host.
+        // A database is named by its URL: the same row is the same row from any host,
+        // unless the URL names the scanning host's own database.
         let key = rec.row_key.as_ref().map(|k| super::KeyJson(k).to_string()).unwrap_or_default();
         digest(&[
             "db",
+            if is_local_db(&rec.path) { host } else { "" },
             &rec.path,
             rec.table.as_deref().unwrap_or(""),
             rec.column.as_deref().unwrap_or(""),
@@ -147,8 +168,8 @@ fn skip_key(host: &str, s: &Skip) -> [u8; 16] {
     digest(&[host, &s.path, &s.reason])
 }
 
-fn table_key(t: &TableSummary) -> [u8; 16] {
-    digest(&[&t.path, &t.table])
+fn table_key(host: &str, t: &TableSummary) -> [u8; 16] {
+    digest(&[if is_local_db(&t.path) { host } else { "" }, &t.path, &t.table])
 }
 
 /// Reads one line into `buf` (without its newline). `Ok(None)` at the end; `Ok(Some(false))`
@@ -343,7 +364,7 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
                             && seen.findings.insert(finding_key(&host, &f)) =>
                     {
                         let mut f = f;
-                        if prefix_host && f.engine.is_none() {
+                        if prefix_host && (f.engine.is_none() || is_local_db(&f.path)) {
                             f.path = format!("{host}:{}", f.path);
                         }
                         writer.finding(&f).map_err(MergeError)?;
@@ -352,12 +373,16 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
                         incomplete |= s.kind.incomplete();
                         skipped += 1;
                         let mut s = s;
-                        if prefix_host && !s.path.contains("://") {
+                        if prefix_host && (!s.path.contains("://") || is_local_db(&s.path)) {
                             s.path = format!("{host}:{}", s.path);
                         }
                         writer.skipped(&s).map_err(MergeError)?;
                     }
-                    Record::Table(t) if started && seen.tables.insert(table_key(&t)) => {
+                    Record::Table(t) if started && seen.tables.insert(table_key(&host, &t)) => {
+                        let mut t = t;
+                        if prefix_host && is_local_db(&t.path) {
+                            t.path = format!("{host}:{}", t.path);
+                        }
                         writer.table(&t).map_err(MergeError)?;
                     }
                     _ => {}
@@ -621,6 +646,22 @@ mod tests {
         assert!(of_type(&lines, "summary")[0]["distinct_pans"].is_null());
         assert_eq!(of_type(&lines, "run")[0]["fingerprint_key_id"], "mixed");
         assert!(m.notes.iter().any(|n| n.contains("different fingerprint keys")), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn local_databases_are_told_apart_by_host() {
+        for url in [
+            "sqlite:///srv/shop.sqlite",
+            "postgres://app@localhost/shop",
+            "mysql://root@127.0.0.1:3306/test",
+            "postgres://app@[::1]/shop",
+            "postgres:///shop?host=/var/run/postgresql",
+        ] {
+            assert!(is_local_db(url), "{url}");
+        }
+        for url in ["postgres://app@db1.example/shop", "mysql://u:p@10.0.0.5/shop", "/srv/x.txt"] {
+            assert!(!is_local_db(url), "{url}");
+        }
     }
 
     #[test]

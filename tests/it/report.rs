@@ -287,3 +287,33 @@ fn a_threshold_is_not_a_clean_verdict() {
     let r = run(pansweep().current_dir(t.path()).args(["scan", "--format", "html", "."]));
     assert!(r.stdout().contains("class=\"verdict-found\""), "{}", r.show());
 }
+
+/// `sqlite://…` and `localhost` name the scanning host's own database: merged from two
+/// hosts, the same URL is two databases, each said with its host.
+#[test]
+fn local_databases_of_two_hosts_stay_apart() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 905);
+    let db = pansweep::source::sqlite::build(&format!(
+        "CREATE TABLE orders(id INTEGER PRIMARY KEY, card_no TEXT); INSERT INTO orders VALUES (1, '{number}');"
+    ))
+    .unwrap();
+    let file = t.write("shop.sqlite", db);
+    let url = format!("sqlite://{}", file.display());
+    let mut outs = Vec::new();
+    for host in ["web1", "web2"] {
+        let out = t.join(format!("{host}.jsonl"));
+        let r = run(pansweep().args(["db", "--format", "jsonl", "-o"]).arg(&out).arg(&url));
+        assert_eq!(r.code, 1, "{}", r.show());
+        set_host(&out, host);
+        outs.push(out);
+    }
+    let r = report(&["--format", "json"], &[&outs[0], &outs[1]]);
+    assert!(!r.stdout().contains(&number));
+    let doc: Value = serde_json::from_str(&r.stdout()).unwrap_or_else(|e| panic!("{e}: {}", r.show()));
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 2, "{}", mask_digits(&r.stdout()));
+    let stores: Vec<&str> = doc["locations"].as_array().unwrap().iter().map(|l| s(l, "store")).collect();
+    assert_eq!(stores, [format!("main.orders.card_no @ web1:{url}"), format!("main.orders.card_no @ web2:{url}")]);
+    let tables: Vec<&str> = doc["tables"].as_array().unwrap().iter().map(|x| s(x, "path")).collect();
+    assert_eq!(tables, [format!("web1:{url}"), format!("web2:{url}")]);
+}
