@@ -13,8 +13,10 @@
 //!
 //! Built from [`FindingRecord`]s, which hold only masked views: no full PAN, expiry or
 //! security code can reach the page. Everything is held until [`ReportWriter::finish`]
-//! (the verdict comes first but depends on the whole run): stores are aggregates and the
-//! findings table is capped, so memory stays bounded on a run with millions of findings.
+//! (the verdict comes first but depends on the whole run): the findings table is capped
+//! and skipped items are counted, so memory does not grow with the number of findings;
+//! it grows with the number of data stores (about 1.3 KiB each, measured: 1.3 GiB for a
+//! million files each holding card data), as it does for `--format json`'s `locations`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -183,6 +183,13 @@ fn leak_in(args: &[&str], r: &crate::util::Run, pans: &[String]) -> Option<Strin
                 return Some(format!("{args:?} printed the full number {}:\n{}", masked(p), r.show()));
             }
         }
+        // The planted expiry date and security code (`exp 12/27`, `cvv 123`): context masks
+        // them, and no format may print them otherwise.
+        for secret in ["12/27", "cvv 123"] {
+            if text.contains(secret) {
+                return Some(format!("{args:?} printed the planted {secret:?}:\n{}", r.show()));
+            }
+        }
     }
     None
 }
