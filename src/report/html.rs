@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::json::{Coverage, SkippedByKind};
 use super::stores::{Action, Store, StoreKind, Stores, element_label};
-use super::{FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, Summary, TableSummary};
+use super::{FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, SkipList, Summary, TableSummary};
 use crate::finding::{Class, Confidence};
 use crate::source::{Skip, SkipKind};
 
@@ -59,12 +59,9 @@ pub struct Html<W: Write> {
     rows: Vec<Row>,
     seq: u64,
     brands: BTreeMap<String, u64>,
-    skipped: Vec<Skip>,
-    skipped_total: u64,
+    skipped: SkipList,
     skipped_kinds: SkippedByKind,
     reasons: BTreeMap<(SkipKind, String), u64>,
-    /// Listed skipped items that leave no data unread (links, vanished files).
-    skipped_minor: usize,
     min_confidence: Confidence,
 }
 
@@ -79,11 +76,9 @@ impl<W: Write> Html<W> {
             rows: Vec::new(),
             seq: 0,
             brands: BTreeMap::new(),
-            skipped: Vec::new(),
-            skipped_total: 0,
+            skipped: SkipList::new(MAX_SKIPS),
             skipped_kinds: SkippedByKind::default(),
             reasons: BTreeMap::new(),
-            skipped_minor: 0,
             min_confidence: Confidence::Low,
         }
     }
@@ -514,7 +509,7 @@ impl<W: Write> Html<W> {
             h,
             "<dt>{}</dt><dd>{}</dd></dl>",
             esc(self.t("skipped", "スキップ")),
-            thousands(self.skipped_total)
+            thousands(self.skipped.total())
         );
         let mut notes = Vec::new();
         if !cov.complete {
@@ -560,7 +555,7 @@ impl<W: Write> Html<W> {
             };
             let _ = writeln!(h, "<p class=\"{}\">{}</p>", if cut.is_empty() { "merged" } else { "note" }, esc(&line));
         }
-        if self.skipped_total > 0 {
+        if self.skipped.total() > 0 {
             // Why, counted over every skipped item: the reasons that leave data unread first.
             let mut reasons: Vec<(&(SkipKind, String), &u64)> = self.reasons.iter().collect();
             reasons.sort_by(|a, b| a.0.0.cmp(&b.0.0).then(b.1.cmp(a.1)));
@@ -585,12 +580,12 @@ impl<W: Write> Html<W> {
                 h,
                 "<details id=\"skipped\"><summary>{} ({})</summary>\n<table class=\"small\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
                 esc(self.t("Skipped items and why", "スキップした項目と理由")),
-                thousands(self.skipped_total),
+                thousands(self.skipped.total()),
                 esc(self.t("item", "項目")),
                 esc(self.t("kind", "種別")),
                 esc(self.t("reason", "理由")),
             );
-            let mut listed: Vec<&Skip> = self.skipped.iter().collect();
+            let mut listed: Vec<&Skip> = self.skipped.items().iter().collect();
             listed.sort_by_key(|s| s.kind);
             for s in listed {
                 let _ = writeln!(
@@ -602,18 +597,18 @@ impl<W: Write> Html<W> {
                 );
             }
             h.push_str("</tbody></table>\n");
-            if self.skipped_total > self.skipped.len() as u64 {
+            if self.skipped.unlisted() > 0 {
                 let _ = writeln!(
                     h,
                     "<p>{}</p>",
                     esc(&match lang {
                         Lang::En => format!(
                             "… and {} more (every item is in the JSONL report).",
-                            thousands(self.skipped_total - self.skipped.len() as u64)
+                            thousands(self.skipped.unlisted())
                         ),
                         Lang::Ja => format!(
                             "…ほか {} 件（すべての項目は JSONL レポートにあります）。",
-                            thousands(self.skipped_total - self.skipped.len() as u64)
+                            thousands(self.skipped.unlisted())
                         ),
                     })
                 );
@@ -1081,23 +1076,12 @@ impl<W: Write + Send> ReportWriter for Html<W> {
 
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
         self.stores.skipped(skip);
-        self.skipped_total += 1;
         self.skipped_kinds.add(skip.kind);
         let key = (skip.kind, skip.reason.clone());
         if self.reasons.len() < MAX_SKIPS || self.reasons.contains_key(&key) {
             *self.reasons.entry(key).or_default() += 1;
         }
-        // Items that leave data unread (errors, limits) are listed before the rest.
-        if self.skipped.len() < MAX_SKIPS {
-            self.skipped_minor += usize::from(!skip.kind.incomplete());
-            self.skipped.push(skip.clone());
-        } else if skip.kind.incomplete()
-            && self.skipped_minor > 0
-            && let Some(i) = self.skipped.iter().rposition(|s| !s.kind.incomplete())
-        {
-            self.skipped[i] = skip.clone();
-            self.skipped_minor -= 1;
-        }
+        self.skipped.push(skip);
         Ok(())
     }
 

@@ -316,6 +316,54 @@ pub struct Summary {
     pub sampled: bool,
 }
 
+/// Skipped items kept to be listed one by one, at most `cap` of them: items that leave
+/// data unread (errors, limits) take the place of links and vanished files once the list
+/// is full; the rest are only counted. Bounded memory for a run with millions of them.
+#[derive(Debug)]
+pub(crate) struct SkipList {
+    cap: usize,
+    items: Vec<Skip>,
+    /// Listed items that leave no data unread.
+    minor: usize,
+    /// Items seen in all.
+    total: u64,
+}
+
+impl SkipList {
+    pub(crate) fn new(cap: usize) -> SkipList {
+        SkipList { cap, items: Vec::new(), minor: 0, total: 0 }
+    }
+
+    pub(crate) fn push(&mut self, skip: &Skip) {
+        self.total += 1;
+        if self.items.len() < self.cap {
+            self.minor += usize::from(!skip.kind.incomplete());
+            self.items.push(skip.clone());
+        } else if skip.kind.incomplete()
+            && self.minor > 0
+            && let Some(i) = self.items.iter().rposition(|s| !s.kind.incomplete())
+        {
+            self.items[i] = skip.clone();
+            self.minor -= 1;
+        }
+    }
+
+    /// The listed items, in arrival order.
+    pub(crate) fn items(&self) -> &[Skip] {
+        &self.items
+    }
+
+    /// Every item seen.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Items seen but not listed.
+    pub(crate) fn unlisted(&self) -> u64 {
+        self.total - self.items.len() as u64
+    }
+}
+
 /// A report format.
 pub trait ReportWriter: Send {
     /// Start of the run.

@@ -36,7 +36,7 @@ use std::io::{self, BufWriter, Write};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{FindingJson, FindingRecord, ReportWriter, RunInfo, Summary, TableSummary};
+use super::{FindingJson, FindingRecord, ReportWriter, RunInfo, SkipList, Summary, TableSummary};
 use crate::finding::{Class, Confidence, Element, Fingerprint};
 use crate::source::{Skip, SkipKind};
 
@@ -410,11 +410,7 @@ pub struct Sarif<W: Write> {
     first: bool,
     /// The run used a key file: fingerprints are comparable across runs.
     stable_key: bool,
-    skipped: Vec<Skip>,
-    /// Listed skipped items that leave no data unread (links, vanished files).
-    skipped_minor: usize,
-    /// Skipped items beyond [`MAX_NOTIFICATIONS`], counted.
-    skipped_unlisted: u64,
+    skipped: SkipList,
     tables: Vec<TableSummary>,
 }
 
@@ -429,9 +425,7 @@ impl<W: Write> Sarif<W> {
             run: None,
             first: true,
             stable_key: false,
-            skipped: Vec::new(),
-            skipped_minor: 0,
-            skipped_unlisted: 0,
+            skipped: SkipList::new(MAX_NOTIFICATIONS),
             tables: Vec::new(),
         }
     }
@@ -495,20 +489,7 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
     }
 
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
-        if self.skipped.len() < MAX_NOTIFICATIONS {
-            self.skipped_minor += usize::from(!skip.kind.incomplete());
-            self.skipped.push(skip.clone());
-            return Ok(());
-        }
-        self.skipped_unlisted += 1;
-        // Items that leave data unread take the place of a listed link or vanished file.
-        if skip.kind.incomplete()
-            && self.skipped_minor > 0
-            && let Some(i) = self.skipped.iter().rposition(|s| !s.kind.incomplete())
-        {
-            self.skipped[i] = skip.clone();
-            self.skipped_minor -= 1;
-        }
+        self.skipped.push(skip);
         Ok(())
     }
 
@@ -520,6 +501,7 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         let mut notifications: Vec<serde_json::Value> = self
             .skipped
+            .items()
             .iter()
             .map(|s| {
                 json!({
@@ -530,14 +512,14 @@ impl<W: Write + Send> ReportWriter for Sarif<W> {
                 })
             })
             .collect();
-        if self.skipped_unlisted > 0 {
+        if self.skipped.unlisted() > 0 {
             notifications.push(json!({
                 "level": "warning",
                 "message": { "text": format!(
                     "{} more skipped items are not listed here; every one is in the JSONL report",
-                    self.skipped_unlisted
+                    self.skipped.unlisted()
                 ) },
-                "properties": { "unlisted": self.skipped_unlisted },
+                "properties": { "unlisted": self.skipped.unlisted() },
             }));
         }
         let mut invocation = json!({
