@@ -497,7 +497,7 @@ fn merged_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Class, Element, Finding, MaskedView, Signal};
+    use crate::finding::{Class, Element};
     use crate::report::jsonl::Jsonl;
 
     fn run(host: &str, key: &str) -> RunInfo {
@@ -514,29 +514,10 @@ mod tests {
     }
 
     fn finding(path: &str, line: u64, fp: u8, confidence: Confidence) -> FindingRecord {
-        FindingRecord {
-            finding: Finding {
-                class: Class::Pan,
-                confidence,
-                view: MaskedView { first6: "411111".into(), last4: "1111".into(), len: 16 },
-                fingerprint: Some(Fingerprint([fp; 32])),
-                brands: vec!["visa".into()],
-                signals: vec![Signal::Luhn],
-                elements: vec![Element::Pan],
-                offset: 0,
-                len: 0,
-                context: None,
-            },
-            path: path.into(),
-            table: None,
-            column: None,
-            line,
-            byte_offset: line * 10,
-            decoders: Vec::new(),
-            encoding: "utf-8".into(),
-            engine: None,
-            row_key: None,
-        }
+        let mut r = crate::report::test_record(path, Class::Pan, confidence, &[Element::Pan], fp);
+        r.line = line;
+        r.byte_offset = line * 10;
+        r
     }
 
     /// A JSONL report as a live run writes it.

@@ -58,6 +58,12 @@ struct Rule {
     level: &'static str,
 }
 
+/// Help for both track-data rules: sensitive authentication data is never kept.
+const SAD_HELP: &str = "Sensitive authentication data (full track data, card security codes, PINs) must never be \
+                        stored after authorisation, not even encrypted (PCI DSS requirement 3.3, 3.3.1.1). Delete \
+                        it, including from backups and logs, and find the code that wrote it: a debug log or a \
+                        tampered payment module often does.";
+
 /// The rules, in `ruleIndex` order.
 const RULES: [Rule; 5] = [
     Rule {
@@ -84,10 +90,7 @@ const RULES: [Rule; 5] = [
         short: "Magnetic-stripe track 1 data is stored.",
         full: "Track 1 data (PAN, cardholder name, expiry date, service code and discretionary data, as read \
                from the magnetic stripe or chip) is sensitive authentication data.",
-        help: "Sensitive authentication data (full track data, card security codes, PINs) must never be stored \
-               after authorisation, not even encrypted (PCI DSS requirement 3.3, 3.3.1.1). Delete it, including \
-               from backups and logs, and find the code that wrote it: a debug log or a tampered payment module \
-               often does.",
+        help: SAD_HELP,
         level: "error",
     },
     Rule {
@@ -96,10 +99,7 @@ const RULES: [Rule; 5] = [
         short: "Magnetic-stripe track 2 data (or EMV tag 57) is stored.",
         full: "Track 2 data or its chip equivalent, EMV tag 57 (PAN, expiry date, service code and \
                discretionary data), is sensitive authentication data.",
-        help: "Sensitive authentication data (full track data, card security codes, PINs) must never be stored \
-               after authorisation, not even encrypted (PCI DSS requirement 3.3, 3.3.1.1). Delete it, including \
-               from backups and logs, and find the code that wrote it: a debug log or a tampered payment module \
-               often does.",
+        help: SAD_HELP,
         level: "error",
     },
     Rule {
