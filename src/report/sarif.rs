@@ -587,25 +587,7 @@ mod tests {
     use super::*;
     use crate::finding::{Finding, Pan, Signal};
 
-    /// Schema errors of `doc` against the vendored OASIS schema: as declared (draft 4), and
-    /// as draft 7, which also checks the `uri-reference` format of artifact URIs.
-    pub(crate) fn schema_errors(doc: &Value) -> Vec<String> {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sarif/sarif-schema-2.1.0.json"))
-                .expect("vendored schema");
-        let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-        let mut errors = Vec::new();
-        for draft in [jsonschema::Draft::Draft4, jsonschema::Draft::Draft7] {
-            let v = jsonschema::options()
-                .with_draft(draft)
-                .should_validate_formats(true)
-                .offline()
-                .build(&schema)
-                .expect("schema compiles");
-            errors.extend(v.iter_errors(doc).map(|e| format!("{draft:?}: {e} at {}", e.instance_path())));
-        }
-        errors
-    }
+    include!("../../tests/common/sarif_schema.rs");
 
     fn run_info(key_id: &str) -> RunInfo {
         RunInfo {

@@ -6,24 +6,7 @@ use serde_json::Value;
 
 use crate::util::{TestDir, insta_settings, mask_digits, masked, pan, pansweep, run, scan_in};
 
-/// Errors of `doc` against the vendored schema: as declared (draft 4), and as draft 7,
-/// which also checks the `uri-reference` format of artifact URIs.
-fn schema_errors(doc: &Value) -> Vec<String> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sarif/sarif-schema-2.1.0.json"))
-        .expect("vendored schema");
-    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    let mut errors = Vec::new();
-    for draft in [jsonschema::Draft::Draft4, jsonschema::Draft::Draft7] {
-        let v = jsonschema::options()
-            .with_draft(draft)
-            .should_validate_formats(true)
-            .offline()
-            .build(&schema)
-            .expect("schema compiles");
-        errors.extend(v.iter_errors(doc).map(|e| format!("{draft:?}: {e} at {}", e.instance_path())));
-    }
-    errors
-}
+include!("../common/sarif_schema.rs");
 
 /// Parses stdout as one SARIF log and validates it; panics (output masked) otherwise.
 fn sarif(r: &crate::util::Run) -> Value {
