@@ -119,14 +119,7 @@ fn help_for_report() {
 /// A fixed tree with public test PANs and masked PANs only, so its output is stable.
 fn fixed_tree() -> TestDir {
     let t = TestDir::new();
-    t.write(
-        "orders.csv",
-        "id,card_no,expire,security_code\n1,4111111111111111,12/27,123\n2,5555555555554444,01/28,456\n",
-    );
-    t.write(
-        "logs/app.log",
-        "2024-10-22 INFO charge ok card=4242424242424242\n2024-10-22 INFO receipt 424242******4242\n",
-    );
+    crate::util::write_order_export_and_log(&t);
     t.write("notes.txt", "amex 3782 822463 10005\njcb 3530-1113-3330-0000 exp 12/27\nmasked xxxx-xxxx-xxxx-1234\n");
     t.write("clean.txt", "nothing to see here\n");
     t

@@ -143,14 +143,7 @@ fn partial_fingerprints_only_with_a_fingerprint_key() {
 #[test]
 fn sarif_output_snapshot() {
     let t = TestDir::new();
-    t.write(
-        "orders.csv",
-        "id,card_no,expire,security_code\n1,4111111111111111,12/27,123\n2,5555555555554444,01/28,456\n",
-    );
-    t.write(
-        "logs/app.log",
-        "2024-10-22 INFO charge ok card=4242424242424242\n2024-10-22 INFO receipt 424242******4242\n",
-    );
+    crate::util::write_order_export_and_log(&t);
     t.write("big.bin", vec![b'a'; 4096]);
     let r = scan_in(t.path(), &["--format", "sarif", "--max-filesize", "1K", "."]);
     assert_eq!(r.code, 3, "{r:?}");

@@ -505,3 +505,16 @@ fn helpers_mask_and_generate() {
     assert_eq!(masked("378282246310005"), "378282*****0005");
     assert_eq!(grouped("4111111111111111", "-"), "4111-1111-1111-1111");
 }
+
+/// The fixed files of the snapshot trees (public test PANs only, so output is stable): an
+/// order export with expiry and security code, and a log with a card and a receipt.
+pub(crate) fn write_order_export_and_log(t: &TestDir) {
+    t.write(
+        "orders.csv",
+        "id,card_no,expire,security_code\n1,4111111111111111,12/27,123\n2,5555555555554444,01/28,456\n",
+    );
+    t.write(
+        "logs/app.log",
+        "2024-10-22 INFO charge ok card=4242424242424242\n2024-10-22 INFO receipt 424242******4242\n",
+    );
+}
