@@ -46,7 +46,8 @@ const JS: &str = include_str!("html/report.js");
 
 /// One row of the findings table, already rendered, with its sort rank.
 struct Row {
-    rank: (Confidence, bool, u64),
+    /// Cardholder data, then tier, then earliest first (larger is kept).
+    rank: (bool, Confidence, u64),
     html: String,
 }
 
@@ -341,7 +342,7 @@ impl<W: Write> Html<W> {
         self.seq += 1;
         // Keep the most severe rows: cardholder data before test and masked numbers, then
         // tier, then order of discovery.
-        let rank = (f.confidence, f.class.is_cardholder_data(), u64::MAX - self.seq);
+        let rank = (f.class.is_cardholder_data(), f.confidence, u64::MAX - self.seq);
         self.rows.push(Row { rank, html });
         if self.rows.len() >= 2 * MAX_ROWS {
             self.trim_rows();
@@ -349,7 +350,7 @@ impl<W: Write> Html<W> {
     }
 
     fn trim_rows(&mut self) {
-        self.rows.sort_by_key(|r| std::cmp::Reverse((r.rank.1, r.rank.0, r.rank.2)));
+        self.rows.sort_by_key(|r| std::cmp::Reverse(r.rank));
         self.rows.truncate(MAX_ROWS);
     }
 
@@ -621,17 +622,17 @@ impl<W: Write> Html<W> {
     fn charts(&self, h: &mut String, summary: &Summary, stores: &[Store]) {
         let lang = self.lang;
         let f = &summary.findings;
-        let mut tiers = vec![
-            (tier_label(Confidence::Critical, lang).to_owned(), String::new(), f.critical, "critical"),
-            (tier_label(Confidence::High, lang).to_owned(), String::new(), f.high, "high"),
-            (tier_label(Confidence::Medium, lang).to_owned(), String::new(), f.medium, "medium"),
-            (tier_label(Confidence::Low, lang).to_owned(), String::new(), f.low, "low"),
-            (self.t("test", "テスト").to_owned(), String::new(), f.test_pan, "test"),
-            (self.t("masked", "マスク済み").to_owned(), String::new(), f.masked_pan, "masked"),
-        ];
-        for t in &mut tiers {
-            t.1 = t.0.clone();
-        }
+        let tiers: Vec<_> = [
+            (tier_label(Confidence::Critical, lang), f.critical, "critical"),
+            (tier_label(Confidence::High, lang), f.high, "high"),
+            (tier_label(Confidence::Medium, lang), f.medium, "medium"),
+            (tier_label(Confidence::Low, lang), f.low, "low"),
+            (self.t("test", "テスト"), f.test_pan, "test"),
+            (self.t("masked", "マスク済み"), f.masked_pan, "masked"),
+        ]
+        .into_iter()
+        .map(|(label, n, tone)| (label.to_owned(), label.to_owned(), n, tone))
+        .collect();
         let mut brands: Vec<(&String, &u64)> = self.brands.iter().collect();
         brands.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let brand_bars: Vec<_> =
