@@ -357,9 +357,9 @@ impl<W: Write> Html<W> {
     fn render(&mut self, summary: &Summary) -> String {
         let lang = self.lang;
         let run = self.run.take();
+        let with_data = self.stores.with_card_data();
         let stores = std::mem::take(&mut self.stores).sorted();
         let coverage = Coverage::from_counts(self.skipped_kinds, summary);
-        let with_data: Vec<&Store> = stores.iter().filter(|s| s.findings.cardholder() > 0).collect();
         let mut h = String::with_capacity(64 * 1024 + self.rows.len() * 400);
         let lang_attr = match lang {
             Lang::En => "en",
@@ -389,7 +389,7 @@ impl<W: Write> Html<W> {
             esc(started),
             esc(run.as_ref().map_or(env!("CARGO_PKG_VERSION"), |r| r.version.as_str())),
         );
-        self.verdict(&mut h, run.as_ref(), summary, &coverage, with_data.len());
+        self.verdict(&mut h, run.as_ref(), summary, &coverage, with_data);
         self.charts(&mut h, summary, &stores);
         self.store_table(&mut h, &stores, summary);
         self.findings_table(&mut h, summary);

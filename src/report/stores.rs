@@ -466,16 +466,6 @@ impl Stores {
         }
     }
 
-    /// Number of stores.
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    /// No stores.
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     /// Stores holding cardholder data (cleartext numbers).
     pub fn with_card_data(&self) -> usize {
         self.list.iter().filter(|s| s.findings.cardholder() > 0).count()
