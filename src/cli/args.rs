@@ -1,5 +1,8 @@
 //! Every clap type. Doc comments become `--help`.
 
+// These comments are `--help` text, read as plain text, not Markdown.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -17,9 +20,19 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = When::Auto)]
     pub(crate) progress: When,
 
-    /// Print nothing on stderr except errors.
+    /// Print nothing unless there is something to act on: no progress or notes on stderr,
+    /// and a report on stdout only when it holds findings at or above --fail-on or errors.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+
+    /// Read options from this TOML file [default: $XDG_CONFIG_HOME/pansweep/pansweep.toml,
+    /// then /etc/pansweep/pansweep.toml, when present]. Command-line options override it.
+    #[arg(long, global = true, value_name = "FILE", env = "PANSWEEP_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Ignore the default config files.
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub(crate) no_config: bool,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -39,6 +52,70 @@ pub(crate) enum Command {
     /// Write a test-card file for every supported format into DIR, scan them, and print
     /// pass/fail per format (evidence that the scanner sees every format it claims to).
     Canary(CanaryArgs),
+    /// Validate a config file (errors with line and column).
+    Config(ConfigArgs),
+    /// Accept findings without keeping any card number: entries by fingerprint, path glob
+    /// or table.column, each with a reason and an optional expiry date.
+    Allowlist(AllowlistArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArgs {
+    #[command(subcommand)]
+    pub(crate) action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigAction {
+    /// Check a config file and the files it names (key, allowlist, baseline) and print
+    /// every problem as FILE:LINE:COLUMN: message; exit 2 when there is one.
+    Check {
+        /// The file [default: --config, else the default locations].
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AllowlistArgs {
+    #[command(subcommand)]
+    pub(crate) action: AllowlistAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AllowlistAction {
+    /// Append entries for findings of an earlier run, picked by their `id`.
+    Add {
+        /// The JSONL report the findings are in.
+        #[arg(long, value_name = "FINDINGS.jsonl")]
+        from: PathBuf,
+        /// The `id` of a finding in that report; repeatable.
+        #[arg(long = "id", value_name = "ID", required = true)]
+        ids: Vec<String>,
+        /// Why the finding is accepted (kept in the entry, shown in reports).
+        #[arg(long)]
+        reason: String,
+        /// Last day the entry holds (YYYY-MM-DD); afterwards the finding is reported again.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// What an entry matches: the card (fingerprint), its place (path or
+        /// table.column), or both.
+        #[arg(long = "match", value_enum, default_value_t = AllowMatch::Both)]
+        by: AllowMatch,
+        /// The allowlist file to append to [default: the config's allowlist].
+        #[arg(long, value_name = "FILE")]
+        allowlist: Option<PathBuf>,
+    },
+}
+
+/// What an allowlist entry written by `allowlist add` matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AllowMatch {
+    /// The card, wherever it is (its fingerprint).
+    Fingerprint,
+    /// Anything found at that place (path, or table.column).
+    Location,
+    /// That card at that place.
+    Both,
 }
 
 /// `pansweep report`: findings are de-duplicated by location; distinct cards are counted
@@ -117,6 +194,35 @@ pub(crate) struct ScanArgs {
     /// Honour .gitignore and .ignore files (by default they are not: card data hides there).
     #[arg(long)]
     pub(crate) respect_ignore: bool,
+
+    /// Keep a state file of what each file held (size, times, inode, ruleset): later runs
+    /// read only files that changed and take the rest from it. Needs --fingerprint-key.
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled runs")]
+    pub(crate) state: Option<PathBuf>,
+
+    /// Read every file even when the state file says it is unchanged (the state is rewritten).
+    #[arg(long, requires = "state", help_heading = "Scheduled runs")]
+    pub(crate) full: bool,
+
+    /// Checkpoint into STATE; when STATE holds an interrupted run, continue it, appending
+    /// to its report without repeating what that report already holds. Needs -o FILE and
+    /// --format jsonl.
+    #[arg(long, value_name = "STATE", help_heading = "Scheduled runs")]
+    pub(crate) resume: Option<PathBuf>,
+
+    /// Read at most this many bytes per second (e.g. 50M), all threads together.
+    #[arg(long, value_name = "RATE", value_parser = parse_size, help_heading = "Scheduled runs")]
+    pub(crate) max_rate: Option<u64>,
+
+    /// Forensic mode: read-only, atime preserved (O_NOATIME, or restored), no output
+    /// inside a scanned root; an `evidence` record (size, times, owner, mode, SHA-256) for
+    /// each file with findings, and a manifest of the run next to the report.
+    #[arg(long, help_heading = "Forensic")]
+    pub(crate) forensic: bool,
+
+    /// Where --forensic writes the run manifest [default: REPORT.manifest.json].
+    #[arg(long, value_name = "FILE", requires = "forensic", help_heading = "Forensic")]
+    pub(crate) manifest: Option<PathBuf>,
 }
 
 /// Where a report goes, in what shape, and what counts: shared by `scan`, `db` and
@@ -163,6 +269,35 @@ pub(crate) struct ReportArgs {
     /// Lay a directory of detector files over the built-in ones.
     #[arg(long, value_name = "DIR", env = "PANSWEEP_DETECTORS")]
     pub(crate) detectors: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) sched: SchedArgs,
+}
+
+/// What a scheduled (cron) run needs: accepted findings, a baseline, and not getting in
+/// the way of production work.
+#[derive(Debug, Args)]
+pub(crate) struct SchedArgs {
+    /// Allowlist file: findings it matches are not reported (counted in the summary).
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled runs")]
+    pub(crate) allowlist: Option<PathBuf>,
+
+    /// An earlier JSONL report: report only findings not in it, and list the ones gone
+    /// since; exit 1 only for new findings at or above --fail-on.
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled runs")]
+    pub(crate) baseline: Option<PathBuf>,
+
+    /// Hold this lock file for the run; when another run holds it, exit 2 at once.
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled runs")]
+    pub(crate) lock: Option<PathBuf>,
+
+    /// Lowest CPU priority (nice 19) and idle I/O priority.
+    #[arg(long, help_heading = "Scheduled runs")]
+    pub(crate) nice: bool,
+
+    /// Send a one-line summary (key=value) to syslog / journald when the run ends.
+    #[arg(long, help_heading = "Scheduled runs")]
+    pub(crate) syslog: bool,
 }
 
 /// Scan databases: PostgreSQL, MySQL/MariaDB, SQLite files. Read-only; every table the
@@ -170,11 +305,11 @@ pub(crate) struct ReportArgs {
 /// row key. The password comes from the URL, PANSWEEP_DB_PASSWORD or --password-stdin
 /// and is never shown.
 #[derive(Debug, Args)]
-#[allow(clippy::doc_markdown)] // these comments are `--help` text, read as plain text
 pub(crate) struct DbArgs {
     /// postgres://user@host:5432/db, mysql://user@host:3306/db, mariadb://…, sqlite:///path/file.db
-    /// (TLS options as URL parameters: sslmode=verify-full, ssl-mode=VERIFY_IDENTITY, …).
-    #[arg(required = true, value_name = "URL")]
+    /// (TLS options as URL parameters: sslmode=verify-full, ssl-mode=VERIFY_IDENTITY, …)
+    /// [default: the config file's [db] targets].
+    #[arg(value_name = "URL")]
     pub(crate) urls: Vec<String>,
 
     #[command(flatten)]

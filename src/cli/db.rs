@@ -35,6 +35,9 @@ pub(crate) fn run(cli: &Cli, a: &DbArgs) -> anyhow::Result<ExitStatus> {
     if a.sample == Some(0) {
         bail!("--sample must be at least 1");
     }
+    if a.urls.is_empty() {
+        bail!("no database URL: give one or more URLs, or list them under [db] in the config file");
+    }
     let password = password(a)?;
     let mut urls = Vec::with_capacity(a.urls.len());
     for raw in &a.urls {
