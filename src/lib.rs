@@ -30,4 +30,5 @@ pub mod pipeline;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod state;
 pub mod time;

@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
 
 mod db;
+mod memo;
 pub use db::{DbJob, run_db};
+pub use memo::{Memo, Resume};
 
 use crate::finding::{Confidence, Fingerprint};
 use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
@@ -37,6 +39,8 @@ use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
 use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
+use crate::state::{CachedFile, FileMark, Stamp};
+use memo::{MemoWriter, Totals};
 
 /// Files smaller than this are read in one piece and scanned from memory.
 const SMALL_FILE: u64 = 256 << 10;
@@ -58,13 +62,24 @@ pub struct ScanJob {
     pub max_filesize: Option<u64>,
     /// (device, inode) of the report file, never scanned.
     pub output_file: Option<(u64, u64)>,
+    /// (device, inode) of other files this run writes or reads as its own (the state
+    /// file, the resume journal): never scanned.
+    pub own_files: Vec<(u64, u64)>,
     /// Findings below this tier are not reported.
     pub min_confidence: Confidence,
     /// Limits on taking archives and mail apart.
     pub items: ItemLimits,
+    /// What the scan remembers between runs (`--state`, `--resume`).
+    pub memo: Option<Arc<Memo>>,
 }
 
 impl ScanJob {
+    /// Whether `meta` is the report or another file of this run's own.
+    fn is_own(&self, meta: &std::fs::Metadata) -> bool {
+        let id = (meta.dev(), meta.ino());
+        self.output_file == Some(id) || self.own_files.contains(&id)
+    }
+
     /// A job over `roots` with defaults: all cores, 64 MiB split threshold, 16 MiB pieces.
     pub fn new(roots: Vec<PathBuf>) -> ScanJob {
         let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -76,8 +91,10 @@ impl ScanJob {
             piece_size: 16 << 20,
             max_filesize: None,
             output_file: None,
+            own_files: Vec::new(),
             min_confidence: Confidence::Low,
             items: ItemLimits::default(),
+            memo: None,
         }
     }
 }
@@ -106,6 +123,9 @@ pub struct Outcome {
     pub incomplete: bool,
     /// The output was closed by its reader (e.g. `| head`).
     pub broken_pipe: bool,
+    /// Problems that did not stop the run (the state file or resume journal could not
+    /// be written), for the command line to show.
+    pub warnings: Vec<String>,
 }
 
 /// A failure that stops the run (not a per-file problem).
@@ -135,6 +155,7 @@ struct PieceJob {
     count: usize,
     piece: Piece,
     probe: Arc<Probe>,
+    mark: Option<FileMark>,
 }
 
 enum Msg {
@@ -145,9 +166,21 @@ enum Msg {
         count: usize,
         hits: Vec<Hit>,
         stats: PieceStats,
+        /// The file's path key and stamp (with `--state` or `--resume`).
+        mark: Option<FileMark>,
+        /// Read whole without a problem (a failed piece, or a skip inside an archive,
+        /// makes it false): only such files are kept in the state.
+        clean: bool,
+    },
+    /// An unchanged file, taken from the previous state.
+    Cached {
+        path: Arc<str>,
+        file: CachedFile,
     },
     /// A leaf inside an archive or mail: its findings; the file is counted by its `Done`.
     Member {
+        /// The file on disk the member is in.
+        file_id: u64,
         path: Arc<str>,
         /// Table and column of a database cell (SQLite files met during the scan).
         table: Option<String>,
@@ -180,7 +213,11 @@ pub fn run_scan(
     tick: &mut dyn FnMut(&Counters),
 ) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
-    writer.begin(run).map_err(PipelineError::Write)?;
+    let (memo, so_far) = job.memo.clone().map(|m| MemoWriter::new(m, started)).unzip();
+    // A continued run's report already starts with its run record.
+    if !job.memo.as_ref().is_some_and(|m| m.continuing()) {
+        writer.begin(run).map_err(PipelineError::Write)?;
+    }
     let threads = job.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -195,6 +232,21 @@ pub fn run_scan(
     let walk_error: std::sync::Mutex<Option<walk::WalkError>> = std::sync::Mutex::new(None);
 
     let mut state = WriterState::new(job.min_confidence);
+    if let Some(sf) = so_far.flatten() {
+        state.counts = sf.counts;
+        state.worst = sf.worst;
+        state.distinct = sf.distinct;
+        state.skipped = sf.skipped;
+        state.incomplete = sf.incomplete;
+    }
+    let mut base_elapsed = 0.0;
+    if let Some(m) = &memo {
+        let b = m.base;
+        (state.files, state.bytes, state.tables, state.rows, state.unchanged) =
+            (b.files, b.bytes, b.tables, b.rows, b.unchanged);
+        base_elapsed = b.elapsed_s;
+    }
+    state.memo = memo;
     let write_result = std::thread::scope(|s| {
         // Walker.
         let walk_results = results_tx.clone();
@@ -240,6 +292,12 @@ pub fn run_scan(
         return Err(PipelineError::Write(e));
     }
     let interrupted = cancel.load(Ordering::Relaxed);
+    let totals = state.totals();
+    if !broken_pipe && let Some(m) = &mut state.memo {
+        // Everything finished is on disk before the summary is written: a resume cuts
+        // the report back to here.
+        m.checkpoint(writer, &totals).map_err(PipelineError::Write)?;
+    }
     let summary = Summary {
         complete: !interrupted,
         files: state.files,
@@ -249,13 +307,15 @@ pub fn run_scan(
         skipped: state.skipped,
         findings: state.counts,
         distinct_pans: Some(state.distinct.len() as u64),
-        elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        elapsed_s: ((base_elapsed + started.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0,
         sampled: false,
+        unchanged: state.unchanged,
     };
     if !broken_pipe {
         writer.finish(&summary).map_err(PipelineError::Write)?;
     }
-    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe })
+    let warnings = state.memo.take().map(|m| m.close(!interrupted)).unwrap_or_default();
+    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe, warnings })
 }
 
 /// Sends a job, giving up when the run is cancelled (workers may have stopped taking).
@@ -344,6 +404,23 @@ fn internal_error(path: &str) -> Skip {
 
 fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     let shown: Arc<str> = Arc::from(redact_digits(&path.display().to_string()).as_ref());
+    let memo = ctx.job.memo.as_deref();
+    let key = memo.map(|m| m.keyer.key(path));
+    if let (Some(m), Some(key)) = (memo, key) {
+        if m.resume.as_ref().is_some_and(|r| r.completed.contains(&key)) {
+            // Finished by the interrupted run this one continues: in its report already.
+            return None;
+        }
+        // Unchanged since the last run: a stat, no open (no read, no atime).
+        if let Some(prev) = &m.previous
+            && let Ok(meta) = std::fs::metadata(path)
+            && meta.is_file()
+            && !ctx.job.is_own(&meta)
+            && let Some(file) = prev.lookup(&FileMark { key, stamp: Stamp::of(&meta) })
+        {
+            return Some(Msg::Cached { path: shown, file });
+        }
+    }
     let file = match file::open(path) {
         Ok(f) => f,
         Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot open", &e))),
@@ -359,7 +436,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             kind: SkipKind::Error,
         }));
     }
-    if ctx.job.output_file == Some((meta.dev(), meta.ino())) {
+    if ctx.job.is_own(&meta) {
         return None;
     }
     if let Some(max) = ctx.job.max_filesize
@@ -372,6 +449,8 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         }));
     }
     let file_id = ctx.next_file_id.fetch_add(1, Ordering::Relaxed);
+    // Stamped before reading: a file that changes while read looks changed next time.
+    let mark = key.map(|key| FileMark { key, stamp: Stamp::of(&meta) });
     // Small files are read whole, once: the same bytes decide what the file is and are
     // scanned from memory. One byte more than the size tells a file that grew.
     let small = meta.len() < SMALL_FILE;
@@ -383,7 +462,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let kind = Kind::of(&head, &name);
     if kind != Kind::Plain {
-        scan_item(ctx, reader, &shown, path, file, kind);
+        let clean = scan_item(ctx, reader, &shown, path, file, kind, file_id);
         return Some(Msg::Done {
             path: shown,
             file_id,
@@ -391,6 +470,8 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             count: 1,
             hits: Vec::new(),
             stats: PieceStats::default(),
+            mark,
+            clean,
         });
     }
     if small && head.len() < want {
@@ -399,7 +480,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         let mut hits = Vec::new();
         let mut bytes: &[u8] = &head;
         return match reader.scan_stream(&mut bytes, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-            Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats }),
+            Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true }),
             Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
         };
     }
@@ -419,6 +500,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
                 count,
                 piece,
                 probe: probe.clone(),
+                mark,
             };
             if index == 0 {
                 first = Some(pj);
@@ -433,15 +515,24 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     }
     let mut hits = Vec::new();
     match reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-        Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats }),
+        Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true }),
         Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
     }
 }
 
 /// An archive or mail file: every leaf and skip goes to the writer as it is found, so a
-/// large archive never holds its results in memory.
-fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut file: File, kind: Kind) {
+/// large archive never holds its results in memory. Returns whether nothing was skipped.
+fn scan_item(
+    ctx: &Ctx<'_>,
+    reader: &mut Reader,
+    shown: &str,
+    path: &Path,
+    mut file: File,
+    kind: Kind,
+    file_id: u64,
+) -> bool {
     let results = &ctx.results;
+    let mut skips = 0usize;
     let mut items = ItemScanner {
         reader,
         scanner: ctx.scanner,
@@ -453,6 +544,7 @@ fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut f
             let redact = |s: Option<String>| s.map(|s| redact_digits(&s).into_owned());
             let (table, column) = (redact(leaf.table), redact(leaf.column));
             let _ = results.send(Msg::Member {
+                file_id,
                 path,
                 table,
                 column,
@@ -462,10 +554,12 @@ fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut f
             });
         },
         skip: &mut |skip| {
+            skips += 1;
             let _ = results.send(Msg::Skip(skip));
         },
     };
     items.file(shown, path, &mut file, kind);
+    skips == 0
 }
 
 /// A piece that yielded nothing (its read failed or its scan panicked, reported apart):
@@ -478,15 +572,24 @@ fn empty_piece(p: &PieceJob) -> Msg {
         count: p.count,
         hits: Vec::new(),
         stats: PieceStats::default(),
+        mark: p.mark,
+        clean: false,
     }
 }
 
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
     let mut hits = Vec::new();
     match reader.scan_piece(&p.file, p.piece, Some(&p.probe), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-        Ok(stats) => {
-            Msg::Done { path: p.path.clone(), file_id: p.file_id, index: p.index, count: p.count, hits, stats }
-        }
+        Ok(stats) => Msg::Done {
+            path: p.path.clone(),
+            file_id: p.file_id,
+            index: p.index,
+            count: p.count,
+            hits,
+            stats,
+            mark: p.mark,
+            clean: true,
+        },
         Err(e) => {
             // A read error in one piece: report it, and give the writer an empty piece
             // so later pieces of the same file are not held back.
@@ -521,6 +624,12 @@ struct WriterState {
     incomplete: bool,
     /// Split files in progress: next piece index, lines before it, pieces waiting.
     split: HashMap<u64, SplitFile>,
+    /// Files taken unchanged from the previous state.
+    unchanged: u64,
+    /// `--state` / `--resume`.
+    memo: Option<MemoWriter>,
+    /// The file on disk whose findings are being emitted.
+    file: Option<u64>,
 }
 
 /// Where in a database a leaf's findings are (both `None` for files and members).
@@ -535,6 +644,8 @@ struct SplitFile {
     next: usize,
     lines_before: u64,
     waiting: BTreeMap<usize, (Vec<Hit>, PieceStats)>,
+    /// A piece failed.
+    spoiled: bool,
 }
 
 impl WriterState {
@@ -551,7 +662,15 @@ impl WriterState {
             worst: None,
             incomplete: false,
             split: HashMap::new(),
+            unchanged: 0,
+            memo: None,
+            file: None,
         }
+    }
+
+    /// Totals for a resume checkpoint.
+    fn totals(&self) -> Totals {
+        Totals { files: self.files, bytes: self.bytes, tables: self.tables, rows: self.rows, unchanged: self.unchanged }
     }
 
     fn drain(
@@ -561,7 +680,16 @@ impl WriterState {
         counters: &Counters,
         tick: &mut dyn FnMut(&Counters),
     ) -> std::io::Result<()> {
-        drain(rx, writer, counters, tick, &mut |msg, w| self.handle(msg, w, counters))
+        drain(rx, writer, counters, tick, &mut |msg, w| {
+            self.handle(msg, w, counters)?;
+            let totals = self.totals();
+            if let Some(m) = &mut self.memo
+                && m.due()
+            {
+                m.checkpoint(w, &totals)?;
+            }
+            Ok(())
+        })
     }
 
     fn handle(&mut self, msg: Msg, writer: &mut dyn ReportWriter, counters: &Counters) -> std::io::Result<()> {
@@ -575,29 +703,48 @@ impl WriterState {
                 if let Cow::Owned(r) = redact_digits(&skip.reason) {
                     skip.reason = r;
                 }
+                if let Some(m) = &mut self.memo
+                    && !m.skip(&skip)
+                {
+                    // In the interrupted run's report already, and counted from it.
+                    return Ok(());
+                }
                 self.skipped += 1;
                 self.incomplete |= skip.kind.incomplete();
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
                 writer.skipped(&skip)
             }
-            Msg::Member { path, table, column, decoders, hits, stats } => {
+            Msg::Member { file_id, path, table, column, decoders, hits, stats } => {
                 if table.is_some() && column.is_none() {
                     // A table's closing record: its text had a header line and one line
                     // per row.
                     self.tables += 1;
                     self.rows += stats.newlines.saturating_sub(1);
                 }
+                if table.is_some()
+                    && let Some(m) = &mut self.memo
+                {
+                    // Table and row counts are not kept in the state: read it again.
+                    m.spoil(file_id);
+                }
                 let cell = Cell { table: table.as_deref(), column: column.as_deref() };
+                self.file = Some(file_id);
                 self.emit(&path, cell, &decoders, hits, stats, 0, writer, counters)
             }
-            Msg::Done { path, file_id, index, count, hits, stats } => {
+            Msg::Cached { path, file } => self.replay(&path, &file, writer, counters),
+            Msg::Done { path, file_id, index, count, hits, stats, mark, clean } => {
+                self.file = Some(file_id);
                 if count == 1 {
                     self.emit(&path, Cell::default(), &[], hits, stats, 0, writer, counters)?;
                     self.files += 1;
                     counters.files.fetch_add(1, Ordering::Relaxed);
+                    if let Some(m) = &mut self.memo {
+                        m.file_done(file_id, mark.as_ref(), clean);
+                    }
                     return Ok(());
                 }
                 let entry = self.split.entry(file_id).or_default();
+                entry.spoiled |= !clean;
                 entry.waiting.insert(index, (hits, stats));
                 while let Some(sf) = self.split.get_mut(&file_id) {
                     let Some((hits, stats)) = sf.waiting.remove(&sf.next) else { break };
@@ -607,9 +754,12 @@ impl WriterState {
                     let finished = sf.next == count;
                     self.emit(&path, Cell::default(), &[], hits, stats, lines_before, writer, counters)?;
                     if finished {
-                        self.split.remove(&file_id);
+                        let spoiled = self.split.remove(&file_id).is_some_and(|sf| sf.spoiled);
                         self.files += 1;
                         counters.files.fetch_add(1, Ordering::Relaxed);
+                        if let Some(m) = &mut self.memo {
+                            m.file_done(file_id, mark.as_ref(), !spoiled);
+                        }
                     }
                 }
                 Ok(())
@@ -632,6 +782,9 @@ impl WriterState {
         self.bytes += stats.bytes;
         counters.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
         if stats.embedded_truncated {
+            if let (Some(m), Some(id)) = (&mut self.memo, self.file) {
+                m.spoil(id);
+            }
             self.handle(
                 Msg::Skip(Skip {
                     path: path.to_string(),
@@ -650,14 +803,6 @@ impl WriterState {
             if f.confidence < self.min_confidence {
                 continue;
             }
-            self.counts.add(f.class, f.confidence);
-            if f.class.is_cardholder_data() {
-                self.worst = self.worst.max(Some(f.confidence));
-                if let Some(fp) = f.fingerprint {
-                    self.distinct.insert(fp);
-                }
-            }
-            counters.findings.fetch_add(1, Ordering::Relaxed);
             let rec = FindingRecord {
                 finding: f,
                 path: path.to_string(),
@@ -676,8 +821,73 @@ impl WriterState {
                 engine: None,
                 row_key: hit.row_key.map(redact_key),
             };
-            writer.finding(&rec)?;
+            self.report(&rec, writer, counters)?;
         }
+        Ok(())
+    }
+
+    /// Counts and writes one finding of the current file.
+    fn report(
+        &mut self,
+        rec: &FindingRecord,
+        writer: &mut dyn ReportWriter,
+        counters: &Counters,
+    ) -> std::io::Result<()> {
+        if let Some(m) = &mut self.memo
+            && !m.finding(self.file, rec)
+        {
+            // In the interrupted run's report already, and counted from it.
+            return Ok(());
+        }
+        let f = &rec.finding;
+        self.counts.add(f.class, f.confidence);
+        if f.class.is_cardholder_data() {
+            self.worst = self.worst.max(Some(f.confidence));
+            if let Some(fp) = f.fingerprint {
+                self.distinct.insert(fp);
+            }
+        }
+        counters.findings.fetch_add(1, Ordering::Relaxed);
+        writer.finding(rec)
+    }
+
+    /// An unchanged file: its findings as the previous state holds them.
+    fn replay(
+        &mut self,
+        path: &str,
+        file: &CachedFile,
+        writer: &mut dyn ReportWriter,
+        counters: &Counters,
+    ) -> std::io::Result<()> {
+        let Some(m) = &mut self.memo else { return Ok(()) };
+        let lines = match m.cached(file) {
+            Ok(l) => l,
+            Err(e) => {
+                let skip = Skip::io(path, "cannot read its findings from the state file", &e);
+                return self.handle(Msg::Skip(skip), writer, counters);
+            }
+        };
+        self.file = None;
+        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            // The state file is checked like any report read back: masked views only.
+            match crate::report::read::Record::parse(line) {
+                Ok(crate::report::read::Record::Finding(rec)) if rec.finding.confidence >= self.min_confidence => {
+                    self.report(&rec, writer, counters)?;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let skip = Skip {
+                        path: path.to_owned(),
+                        reason: format!("its findings in the state file are damaged ({e}); not all are reported"),
+                        kind: SkipKind::Error,
+                    };
+                    return self.handle(Msg::Skip(skip), writer, counters);
+                }
+            }
+        }
+        self.files += 1;
+        self.unchanged += 1;
+        counters.files.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }

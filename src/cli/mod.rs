@@ -67,3 +67,15 @@ fn quiet_panics() {
         let _ = writeln!(stderr, "pansweep: internal error{at}: {}", pansweep::report::redact_digits(&msg));
     }));
 }
+
+/// Prints a warning on stderr (always: something did not work as asked).
+pub(crate) fn warn(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "pansweep: warning: {msg}");
+}
+
+/// Prints a note on stderr, unless `--quiet`.
+pub(crate) fn note(cli: &args::Cli, msg: &str) {
+    if !cli.quiet {
+        let _ = writeln!(std::io::stderr().lock(), "pansweep: note: {msg}");
+    }
+}

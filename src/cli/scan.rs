@@ -1,12 +1,13 @@
 //! `pansweep scan`: turns `ScanArgs` into a `ScanJob` and a `Scanner`, runs the pipeline,
 //! and decides the exit code.
 
+use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, bail};
 use pansweep::detectors::DetectorSet;
@@ -14,6 +15,8 @@ use pansweep::finding::{Confidence, hex};
 use pansweep::pipeline::{self, Counters, ScanJob};
 use pansweep::report::{self, Format, Lang, ReportWriter, RunInfo};
 use pansweep::scan::ScannerBuilder;
+use pansweep::state::incremental::Loaded;
+use pansweep::state::{Journal, Keyer, NextState, Previous, Resumed, Validity, resume};
 use sha2::{Digest, Sha256};
 
 use super::ExitStatus;
@@ -64,16 +67,21 @@ fn hostname() -> String {
         .map_or_else(|_| "unknown".into(), |h| h.trim().to_string())
 }
 
-/// Creates (or truncates) the report file with mode 0600.
+/// Creates (or truncates) the report file with mode 0600; with `append`, opens it to add
+/// to its end (`--resume`).
 ///
 /// An existing regular file keeps its old mode on open, so it is tightened to 0600. Anything
 /// else (`/dev/null`, a FIFO, a terminal) is written to as it is: changing the mode of a
 /// shared device would break every other program on the host.
-fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
-    let f =
-        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).with_context(|| {
-            format!("cannot create output file {}", report::redact_digits(&path.display().to_string()))
-        })?;
+fn create_output(path: &Path, append: bool) -> anyhow::Result<std::fs::File> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(!append)
+        .append(append)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create output file {}", report::redact_digits(&path.display().to_string())))?;
     let meta = f.metadata().with_context(|| format!("cannot stat output file {}", path.display()))?;
     if meta.is_file() && meta.permissions().mode() & 0o777 != 0o600 {
         f.set_permissions(std::fs::Permissions::from_mode(0o600))
@@ -88,11 +96,16 @@ pub(crate) type FileId = (u64, u64);
 /// Opens the report destination (a 0600 file, or stdout) and the writer for `format`.
 /// Returns the (device, inode) of a report file, so a scan can leave it out.
 pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn ReportWriter>, Option<FileId>)> {
+    open_writer_at(cli, o, false)
+}
+
+/// [`open_writer`], appending to an existing report file when `append`.
+fn open_writer_at(cli: &Cli, o: &OutputArgs, append: bool) -> anyhow::Result<(Box<dyn ReportWriter>, Option<FileId>)> {
     let stdout_tty = std::io::stdout().is_terminal();
     let mut output_id = None;
     let (out, tty): (Box<dyn Write + Send>, bool) = match o.output.as_deref() {
         Some(path) => {
-            let f = create_output(path)?;
+            let f = create_output(path, append)?;
             let m = f.metadata()?;
             output_id = Some((m.dev(), m.ino()));
             (Box::new(f), false)
@@ -133,6 +146,8 @@ pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn 
 /// cancel flag (Ctrl-C / SIGTERM), and how to turn an outcome into an exit status.
 pub(crate) struct Session {
     pub(crate) scanner: pansweep::scan::Scanner,
+    /// Names files in `--state` and `--resume` files (only with a key file).
+    pub(crate) keyer: Option<pansweep::state::Keyer>,
     pub(crate) writer: Box<dyn ReportWriter>,
     pub(crate) run: RunInfo,
     pub(crate) cancel: Arc<AtomicBool>,
@@ -146,10 +161,22 @@ pub(crate) struct Session {
 impl Session {
     /// Loads detectors and the key, opens the report, installs the signal handler.
     pub(crate) fn new(cli: &Cli, r: &ReportArgs) -> anyhow::Result<Session> {
+        Session::open(cli, r, &mut |_| Ok(false))
+    }
+
+    /// [`Session::new`], calling `before_report` once the ruleset and key are known and
+    /// before the report is opened: it returns whether to append to the report file
+    /// instead of creating it (`--resume` continuing a run).
+    pub(crate) fn open(
+        cli: &Cli,
+        r: &ReportArgs,
+        before_report: &mut dyn FnMut(&RunInfo) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<Session> {
         let detectors = Arc::new(load_detectors(r.detectors.as_deref())?);
         let (key, key_id) = fingerprint_key(r.fingerprint_key.as_deref())?;
         let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(r.context).build();
-        let (writer, output_id) = open_writer(cli, &r.out)?;
+        // Only a key from a file is the same next run: only it can name files in a state.
+        let keyer = r.fingerprint_key.is_some().then(|| pansweep::state::Keyer::new(&key));
         let run = RunInfo {
             tool: "pansweep".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -160,6 +187,8 @@ impl Session {
             fingerprint_key_id: key_id,
             sources: Vec::new(),
         };
+        let append = before_report(&run)?;
+        let (writer, output_id) = open_writer_at(cli, &r.out, append)?;
         // Ctrl-C / SIGTERM: stop, write what we have, exit 130. A second one exits at once.
         let cancel = Arc::new(AtomicBool::new(false));
         let interrupted = Arc::new(AtomicBool::new(false));
@@ -174,6 +203,7 @@ impl Session {
         }
         Ok(Session {
             scanner,
+            keyer,
             writer,
             run,
             cancel,
@@ -227,9 +257,54 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
             bail!("no such file or directory: {}", report::redact_digits(&p.display().to_string()));
         }
     }
-    let mut session = Session::new(cli, &a.report)?;
+    if (a.state.is_some() || a.resume.is_some()) && a.report.fingerprint_key.is_none() {
+        bail!(
+            "--state and --resume need --fingerprint-key FILE: files are named in them by a keyed hash, so the key \
+             must be the same every run (make one with: head -c 32 /dev/urandom > KEY; chmod 600 KEY)"
+        );
+    }
+    if a.resume.is_some() {
+        if a.report.out.output.is_none() {
+            bail!("--resume needs -o FILE: the report it checkpoints and continues");
+        }
+        if a.report.out.format.is_some_and(|f| f != FormatArg::Jsonl) {
+            bail!("--resume needs --format jsonl: only a JSONL report can be continued");
+        }
+    }
+    job.min_confidence = a.report.out.min_confidence.into();
+    let options = result_options(&job);
+    let mut resumed = None;
+    let mut session = Session::open(cli, &a.report, &mut |run| {
+        let Some(path) = &a.resume else { return Ok(false) };
+        let validity = Validity::new(&run.ruleset, &run.fingerprint_key_id, &run_options(a, &options));
+        let (journal, r) = Journal::open(path, &validity)?;
+        let append = matches!(r, Resumed::Continue { .. });
+        let so_far = match &r {
+            Resumed::Continue { last, .. } => {
+                let report = a.report.out.output.as_deref().expect("checked above");
+                Some(resume::cut_report(report, last.offset)?)
+            }
+            Resumed::Fresh => None,
+        };
+        resumed = Some((journal, r, so_far));
+        Ok(append)
+    })?;
     job.min_confidence = session.min_confidence;
     job.output_file = session.output_id;
+    if let Some(keyer) = session.keyer.clone()
+        && (a.state.is_some() || a.resume.is_some())
+    {
+        let validity = Validity::new(&session.run.ruleset, &session.run.fingerprint_key_id, &options);
+        job.memo = Some(Arc::new(memo(cli, a, keyer, &validity, resumed.take())?));
+        // The state, its temporary and the journal are this run's own: never scanned.
+        let mut own: Vec<std::path::PathBuf> = a.resume.iter().cloned().collect();
+        if let Some(s) = &a.state {
+            let mut tmp = s.clone().into_os_string();
+            tmp.push(".tmp");
+            own.extend([s.clone(), tmp.into()]);
+        }
+        job.own_files = own.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| (m.dev(), m.ino())).collect();
+    }
 
     let counters = Counters::default();
     let mut progress = Progress::new(cli.progress, cli.quiet);
@@ -244,5 +319,80 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
     );
     progress.finish();
     let outcome = outcome?;
+    for w in &outcome.warnings {
+        super::warn(w);
+    }
     Ok(session.status(&outcome))
+}
+
+/// The options that decide what a file yields (with the ruleset and key: a state made
+/// under other values is not used).
+fn result_options(job: &ScanJob) -> String {
+    format!("min={:?};max_filesize={:?};items={:?}", job.min_confidence, job.max_filesize, job.items)
+}
+
+/// What makes a run the same run (`--resume` continues only that): the paths, the walk,
+/// the report file, and the options that decide findings.
+fn run_options(a: &ScanArgs, result: &str) -> String {
+    // The report's directory, resolved (the report itself may not exist yet), and its name.
+    let report = a.report.out.output.as_deref().map(|p| {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        (std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned()), p.file_name().map(std::ffi::OsStr::to_owned))
+    });
+    format!(
+        "{result};context={};roots={:?};exclude={:?};follow={};one_file_system={};respect_ignore={};report={:?};state={:?}",
+        a.report.context, a.paths, a.exclude, a.follow, a.one_file_system, a.respect_ignore, report, a.state
+    )
+}
+
+/// The `--state` and `--resume` parts of a scan.
+fn memo(
+    cli: &Cli,
+    a: &ScanArgs,
+    keyer: Keyer,
+    validity: &Validity,
+    resumed: Option<(Journal, Resumed, Option<resume::SoFar>)>,
+) -> anyhow::Result<pipeline::Memo> {
+    let (mut previous, mut next) = (None, None);
+    if let Some(path) = &a.state {
+        let shown = path.display();
+        if !a.full {
+            match Previous::load(path, validity) {
+                Ok(Loaded::Ready(p)) => previous = Some(p),
+                Ok(Loaded::Missing) => {}
+                Ok(Loaded::Stale) => super::note(
+                    cli,
+                    &format!(
+                        "{shown} was made with another ruleset, key, version or options: every file is read again"
+                    ),
+                ),
+                // One bad input never stops a run: read everything and write a new state.
+                Err(e) => super::warn(&format!("{e}; every file is read again")),
+            }
+        }
+        next = Some(NextState::create(path, validity)?);
+    }
+    let resume = resumed.map(|(journal, r, so_far)| {
+        let (completed, last) = match r {
+            Resumed::Continue { completed, last } => (completed, Some(last)),
+            Resumed::Fresh => (HashSet::default(), None),
+        };
+        if let Some(last) = &last {
+            super::note(
+                cli,
+                &format!(
+                    "continuing an interrupted run: {} files done, report kept up to byte {}",
+                    last.files, last.offset
+                ),
+            );
+        }
+        pipeline::Resume {
+            journal: Mutex::new(Some(journal)),
+            report: a.report.out.output.clone().expect("--resume needs -o"),
+            completed,
+            last,
+            so_far: Mutex::new(so_far),
+        }
+    });
+    Ok(pipeline::Memo { keyer, previous, next: Mutex::new(next), resume })
 }

@@ -143,11 +143,18 @@ pub fn run_db(
         distinct_pans: Some(state.distinct.len() as u64),
         elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         sampled,
+        unchanged: 0,
     };
     if !broken_pipe {
         writer.finish(&summary).map_err(PipelineError::Write)?;
     }
-    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete || sampled, broken_pipe })
+    Ok(Outcome {
+        summary,
+        worst: state.worst,
+        incomplete: state.incomplete || sampled,
+        broken_pipe,
+        warnings: Vec::new(),
+    })
 }
 
 /// Connects to each database in turn, lists its tables and queues their parts.

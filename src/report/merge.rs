@@ -440,6 +440,7 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
         distinct_pans: (keys.len() <= 1).then_some(fingerprints.len() as u64),
         elapsed_s: wall_time(&sources, &summaries),
         sampled: summaries.iter().any(|s| s.sampled),
+        unchanged: summaries.iter().map(|s| s.unchanged).sum(),
     };
     writer.finish(&summary).map_err(MergeError)?;
     Ok(Merged { summary, worst, incomplete: incomplete || states.is_empty(), notes })

@@ -314,6 +314,15 @@ pub struct Summary {
     /// Database tables were only sampled (`--sample`): coverage is not complete.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sampled: bool,
+    /// Files found unchanged since the last run (`--state`): counted in `files`, not
+    /// read again, their findings taken from the state file.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unchanged: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Skipped items kept to be listed one by one, at most `cap` of them: items that leave
