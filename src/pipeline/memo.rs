@@ -269,8 +269,12 @@ impl MemoWriter {
     /// The end of the run, after the summary is written: the state replaces the old one,
     /// and a complete run's journal is marked done.
     pub(super) fn close(mut self, complete: bool) -> Vec<String> {
+        // Files an interrupted run finished were not looked at by this session: their
+        // previous entries stay (checked against their stamps when used).
+        let completed = self.memo.resume.as_ref().map(|r| &r.completed);
+        let keep = |k: &PathKey| !complete || completed.is_some_and(|c| c.contains(k));
         if let Some(next) = self.next.take()
-            && let Err(e) = next.commit(self.memo.previous.as_ref(), complete)
+            && let Err(e) = next.commit(self.memo.previous.as_ref(), &keep)
         {
             self.warnings.push(state_warning(&e));
         }

@@ -218,15 +218,17 @@ impl NextState {
         }
     }
 
-    /// Finishes the state: after an interrupted run, the previous entries of files this
-    /// run did not reach are kept (each is still checked against its stamp when used);
-    /// after a complete run, files that are gone drop out. Then `PATH.tmp` replaces `PATH`.
-    pub fn commit(mut self, previous: Option<&Previous>, complete: bool) -> Result<(), StateError> {
+    /// Finishes the state: the previous entries of files this run did not record are kept
+    /// when `keep` says so (after an interrupted run: all of them; each is still checked
+    /// against its stamp when used), else dropped (after a complete run, files that are
+    /// gone). Then `PATH.tmp` replaces `PATH`.
+    pub fn commit(mut self, previous: Option<&Previous>, keep: &dyn Fn(&PathKey) -> bool) -> Result<(), StateError> {
         if let Some(e) = self.failed.take() {
             return Err(StateError::Io { path: self.tmp, what: "cannot write state file", source: e });
         }
-        if !complete && let Some(prev) = previous {
-            let mut keys: Vec<_> = prev.index.keys().filter(|k| !self.visited.contains(*k)).copied().collect();
+        if let Some(prev) = previous {
+            let mut keys: Vec<_> =
+                prev.index.keys().filter(|k| !self.visited.contains(*k) && keep(k)).copied().collect();
             keys.sort_unstable();
             for key in keys {
                 let s = prev.index[&key];
@@ -285,7 +287,7 @@ mod tests {
         next.add(&mark(&k, "b", 20), &[LINE, LINE].concat(), 2);
         // A second run cannot write the same state meanwhile.
         assert!(matches!(NextState::create(&path, &v), Err(StateError::Busy { .. })));
-        next.commit(None, true).unwrap();
+        next.commit(None, &|_| false).unwrap();
         assert!(!d.path().join("st.tmp").exists());
 
         let Loaded::Ready(prev) = Previous::load(&path, &v).unwrap() else { panic!("not loaded") };
@@ -309,12 +311,12 @@ mod tests {
         let mut next = NextState::create(&path, &v).unwrap();
         next.add(&mark(&k, "a", 1), LINE, 1);
         next.add(&mark(&k, "b", 2), b"", 0);
-        next.commit(None, true).unwrap();
+        next.commit(None, &|_| false).unwrap();
         let Loaded::Ready(prev) = Previous::load(&path, &v).unwrap() else { panic!() };
 
         let mut next = NextState::create(&path, &v).unwrap();
         next.add(&mark(&k, "b", 3), b"", 0);
-        next.commit(Some(&prev), false).unwrap();
+        next.commit(Some(&prev), &|_| true).unwrap();
         let Loaded::Ready(p2) = Previous::load(&path, &v).unwrap() else { panic!() };
         assert_eq!(p2.len(), 2);
         assert_eq!(p2.read(&p2.lookup(&mark(&k, "a", 1)).unwrap()).unwrap(), LINE);
@@ -322,7 +324,7 @@ mod tests {
 
         let mut next = NextState::create(&path, &v).unwrap();
         next.add(&mark(&k, "b", 3), b"", 0);
-        next.commit(Some(&p2), true).unwrap();
+        next.commit(Some(&p2), &|_| false).unwrap();
         let Loaded::Ready(p3) = Previous::load(&path, &v).unwrap() else { panic!() };
         assert_eq!(p3.len(), 1);
     }

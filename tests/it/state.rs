@@ -242,7 +242,8 @@ fn resume_after_kill_9_and_ctrl_c_loses_nothing_and_repeats_nothing() {
     assert_eq!(findings(&whole).len(), 20 + 24);
 
     // Session 1: slowed down, killed with SIGKILL after its first checkpoint.
-    let mut child = resume_cmd(&t, &["--max-rate", "150K"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child =
+        resume_cmd(&t, &["--max-rate", "150K"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     wait_for_checkpoint(&t, &mut child);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -251,7 +252,8 @@ fn resume_after_kill_9_and_ctrl_c_loses_nothing_and_repeats_nothing() {
 
     // Session 2: interrupted with SIGINT after a checkpoint of its own.
     let lines_before = std::fs::read_to_string(t.join("journal")).unwrap().lines().count();
-    let mut child = resume_cmd(&t, &["--max-rate", "150K"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        resume_cmd(&t, &["--max-rate", "150K"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while std::fs::read_to_string(t.join("journal")).unwrap().lines().count() <= lines_before {
         assert!(child.try_wait().unwrap().is_none(), "session 2 ended before a checkpoint");
@@ -289,7 +291,8 @@ fn resume_after_kill_9_and_ctrl_c_loses_nothing_and_repeats_nothing() {
 fn an_interrupted_run_is_continued_only_by_the_same_command() {
     let t = TestDir::new();
     resume_tree(&t);
-    let mut child = resume_cmd(&t, &["--max-rate", "150K"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child =
+        resume_cmd(&t, &["--max-rate", "150K"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     wait_for_checkpoint(&t, &mut child);
     child.kill().unwrap();
     child.wait().unwrap();
