@@ -1078,4 +1078,67 @@ mod tests {
         assert_eq!(o2.summary.bytes, text.len() as u64);
         assert!(o2.summary.complete && !o2.incomplete);
     }
+
+    /// A job over `dir` that keeps its state in `state` (key fixed).
+    fn state_job(dir: &Path, state: &Path, split: bool) -> ScanJob {
+        use crate::state::incremental::Loaded;
+        use crate::state::{Keyer, NextState, Previous, Validity};
+        let mut job = ScanJob::new(vec![dir.to_owned()]);
+        job.threads = 2;
+        if split {
+            job.split_threshold = 4096;
+            job.piece_size = 10_000;
+        }
+        let v = Validity::new("test", "test", "");
+        let previous = match Previous::load(state, &v).unwrap() {
+            Loaded::Ready(p) => Some(p),
+            _ => None,
+        };
+        let next = NextState::create(state, &v).unwrap();
+        job.memo = Some(Arc::new(Memo {
+            keyer: Keyer::new(b"0123456789abcdef"),
+            previous,
+            next: std::sync::Mutex::new(Some(next)),
+            resume: None,
+        }));
+        job
+    }
+
+    /// A file split across workers is kept in the state with the findings of all its
+    /// pieces, and an unchanged second run reports the same findings without reading.
+    #[test]
+    fn split_file_findings_come_back_from_the_state() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("tree");
+        std::fs::create_dir(&tree).unwrap();
+        let mut text = String::new();
+        for i in 0..20_000u64 {
+            if i % 1999 == 5 {
+                let _ = writeln!(text, "line {i} card {}", pan(i));
+            } else {
+                let _ = writeln!(text, "line {i} GET /index.html 200 {}", i * 7);
+            }
+        }
+        std::fs::write(tree.join("big.log"), &text).unwrap();
+        std::fs::write(tree.join("small.txt"), format!("card {}\n", pan(7))).unwrap();
+        let state = d.path().join("state");
+        let key = |recs: &[serde_json::Value]| -> Vec<String> {
+            let mut v: Vec<String> = recs
+                .iter()
+                .filter(|r| r["type"] == "finding")
+                .map(|r| format!("{} {} {} {}", r["path"], r["line"], r["byte_offset"], r["fingerprint"]))
+                .collect();
+            v.sort();
+            v
+        };
+        let (o1, r1) = run(&state_job(&tree, &state, true));
+        assert_eq!(key(&r1).len(), 12);
+        assert_eq!(o1.summary.unchanged, 0);
+        let (o2, r2) = run(&state_job(&tree, &state, true));
+        assert_eq!(key(&r1), key(&r2));
+        assert_eq!((o2.summary.unchanged, o2.summary.files, o2.summary.bytes), (2, 2, 0));
+        assert_eq!(o1.summary.findings.total(), o2.summary.findings.total());
+        assert_eq!(o1.worst, o2.worst);
+        assert!(o2.warnings.is_empty(), "{:?}", o2.warnings);
+    }
 }
