@@ -833,11 +833,13 @@ impl WriterState {
         writer: &mut dyn ReportWriter,
         counters: &Counters,
     ) -> std::io::Result<()> {
-        if let Some(m) = &mut self.memo
-            && !m.finding(self.file, rec)
-        {
-            // In the interrupted run's report already, and counted from it.
-            return Ok(());
+        // Kept for the next state as scanned; then left out when the interrupted run's
+        // report already holds it (counted from there).
+        if let Some(m) = &mut self.memo {
+            let hash = m.finding(self.file, rec);
+            if !m.fresh(hash) {
+                return Ok(());
+            }
         }
         let f = &rec.finding;
         self.counts.add(f.class, f.confidence);

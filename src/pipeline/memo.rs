@@ -144,17 +144,16 @@ impl MemoWriter {
         (w, so_far)
     }
 
-    /// A finding about to be reported, for file `file_id` (a member's findings count for
-    /// the file on disk). Returns false when the interrupted run's report already holds
-    /// it (it is counted there: neither count nor write it again).
-    pub(super) fn finding(&mut self, file_id: Option<u64>, rec: &FindingRecord) -> bool {
+    /// A finding of file `file_id` (a member's findings count for the file on disk), as
+    /// scanned: kept for the next state. Returns its line hash for [`MemoWriter::fresh`].
+    pub(super) fn finding(&mut self, file_id: Option<u64>, rec: &FindingRecord) -> Option<u64> {
         let wants_state = self.next.is_some() && file_id.is_some();
         if !wants_state && self.seen.is_empty() {
-            return true;
+            return None;
         }
         self.line.clear();
         if serde_json::to_writer(&mut self.line, &FindingJson::new(rec)).is_err() {
-            return true;
+            return None;
         }
         if wants_state && let Some(id) = file_id {
             let f = self.open.entry(id).or_insert_with(|| FileRecords { keep: true, ..FileRecords::default() });
@@ -166,7 +165,7 @@ impl MemoWriter {
                 *f = FileRecords::default();
             }
         }
-        self.fresh(line_hash(&self.line))
+        Some(line_hash(&self.line))
     }
 
     /// A skipped record about to be written: false when already in the report.
@@ -178,10 +177,13 @@ impl MemoWriter {
         if serde_json::to_writer(&mut self.line, &SkipJson::new(skip)).is_err() {
             return true;
         }
-        self.fresh(line_hash(&self.line))
+        self.fresh(Some(line_hash(&self.line)))
     }
 
-    fn fresh(&mut self, hash: u64) -> bool {
+    /// Whether a record (by line hash) is new: false when the interrupted run's report
+    /// already holds it (counted there: neither count nor write it again).
+    pub(super) fn fresh(&mut self, hash: Option<u64>) -> bool {
+        let Some(hash) = hash else { return true };
         match self.seen.get_mut(&hash) {
             Some(n) if *n > 0 => {
                 *n -= 1;
