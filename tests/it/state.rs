@@ -4,6 +4,7 @@
 //! resumed reports every finding exactly once.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::Stdio;
@@ -182,7 +183,7 @@ fn resume_tree(t: &TestDir) {
     for i in 0..60u64 {
         let mut body = filler.clone();
         if i % 3 == 0 {
-            body.push_str(&format!("payment card {} exp 12/29\n", pan("453201", 16, i)));
+            let _ = writeln!(body, "payment card {} exp 12/29", pan("453201", 16, i));
         }
         t.write(format!("tree/d{}/f{i}.log", i % 6), body);
     }
@@ -209,7 +210,7 @@ fn resume_cmd(t: &TestDir, extra: &[&str]) -> std::process::Command {
 
 /// Waits until the journal holds a checkpoint that lists a finished file.
 fn wait_for_checkpoint(t: &TestDir, child: &mut std::process::Child) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     loop {
         let j = std::fs::read_to_string(t.join("journal")).unwrap_or_default();
         if j.lines().any(|l| l.contains("\"k\":[")) {
@@ -254,7 +255,7 @@ fn resume_after_kill_9_and_ctrl_c_loses_nothing_and_repeats_nothing() {
     let lines_before = std::fs::read_to_string(t.join("journal")).unwrap().lines().count();
     let mut child =
         resume_cmd(&t, &["--max-rate", "150K"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     while std::fs::read_to_string(t.join("journal")).unwrap().lines().count() <= lines_before {
         assert!(child.try_wait().unwrap().is_none(), "session 2 ended before a checkpoint");
         assert!(Instant::now() < deadline);
