@@ -31,3 +31,4 @@ pub mod report;
 pub mod scan;
 pub mod source;
 pub mod time;
+pub mod triage;

@@ -37,6 +37,7 @@ use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
 use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
+use crate::triage::{Triage, Verdict};
 
 /// Files smaller than this are read in one piece and scanned from memory.
 const SMALL_FILE: u64 = 256 << 10;
@@ -170,6 +171,12 @@ struct Ctx<'a> {
 }
 
 /// Runs a file scan to completion (or cancellation), writing through `writer`.
+///
+/// With `triage`, each finding is judged before it is counted: allowlisted findings and
+/// findings of the baseline are neither written nor counted in `findings` or the outcome's
+/// `worst` (only in the summary's `allowlisted` and `baseline`), and the baseline's
+/// findings not found again are written as resolved before the summary.
+#[allow(clippy::too_many_arguments)] // the run's parts, each from a different owner
 pub fn run_scan(
     job: &ScanJob,
     scanner: &Scanner,
@@ -178,6 +185,7 @@ pub fn run_scan(
     cancel: &AtomicBool,
     counters: &Counters,
     tick: &mut dyn FnMut(&Counters),
+    triage: Option<&mut Triage>,
 ) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     writer.begin(run).map_err(PipelineError::Write)?;
@@ -194,7 +202,7 @@ pub fn run_scan(
     let next_file_id = AtomicU64::new(0);
     let walk_error: std::sync::Mutex<Option<walk::WalkError>> = std::sync::Mutex::new(None);
 
-    let mut state = WriterState::new(job.min_confidence);
+    let mut state = WriterState::new(job.min_confidence, triage);
     let write_result = std::thread::scope(|s| {
         // Walker.
         let walk_results = results_tx.clone();
@@ -251,11 +259,35 @@ pub fn run_scan(
         distinct_pans: Some(state.distinct.len() as u64),
         elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         sampled: false,
+        allowlisted: 0,
+        baseline: None,
     };
+    let summary = finish(writer, state.triage, summary, broken_pipe)?;
+    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe })
+}
+
+/// Writes the baseline's resolved findings (a finished run only) and the summary, with
+/// the triage counts filled in.
+fn finish(
+    writer: &mut dyn ReportWriter,
+    triage: Option<&mut Triage>,
+    mut summary: Summary,
+    broken_pipe: bool,
+) -> Result<Summary, PipelineError> {
+    if let Some(t) = triage {
+        let resolved = t.resolved(summary.complete && !broken_pipe);
+        if !broken_pipe {
+            for rec in &resolved {
+                writer.resolved(rec).map_err(PipelineError::Write)?;
+            }
+        }
+        summary.allowlisted = t.allowlisted();
+        summary.baseline = t.baseline_counts();
+    }
     if !broken_pipe {
         writer.finish(&summary).map_err(PipelineError::Write)?;
     }
-    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe })
+    Ok(summary)
 }
 
 /// Sends a job, giving up when the run is cancelled (workers may have stopped taking).
@@ -507,8 +539,10 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
 }
 
 /// Reassembles split files in order and keeps the run's totals.
-struct WriterState {
+struct WriterState<'t> {
     min_confidence: Confidence,
+    /// Allowlist and baseline: asked about each finding before it is counted.
+    triage: Option<&'t mut Triage>,
     files: u64,
     bytes: u64,
     /// Database tables read (SQLite files met during the scan) and their rows.
@@ -537,10 +571,11 @@ struct SplitFile {
     waiting: BTreeMap<usize, (Vec<Hit>, PieceStats)>,
 }
 
-impl WriterState {
-    fn new(min_confidence: Confidence) -> WriterState {
+impl<'t> WriterState<'t> {
+    fn new(min_confidence: Confidence, triage: Option<&'t mut Triage>) -> WriterState<'t> {
         WriterState {
             min_confidence,
+            triage,
             files: 0,
             bytes: 0,
             tables: 0,
@@ -577,6 +612,9 @@ impl WriterState {
                 }
                 self.skipped += 1;
                 self.incomplete |= skip.kind.incomplete();
+                if let Some(t) = self.triage.as_deref_mut() {
+                    t.skipped(&skip);
+                }
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
                 writer.skipped(&skip)
             }
@@ -650,14 +688,6 @@ impl WriterState {
             if f.confidence < self.min_confidence {
                 continue;
             }
-            self.counts.add(f.class, f.confidence);
-            if f.class.is_cardholder_data() {
-                self.worst = self.worst.max(Some(f.confidence));
-                if let Some(fp) = f.fingerprint {
-                    self.distinct.insert(fp);
-                }
-            }
-            counters.findings.fetch_add(1, Ordering::Relaxed);
             let rec = FindingRecord {
                 finding: f,
                 path: path.to_string(),
@@ -676,6 +706,20 @@ impl WriterState {
                 engine: None,
                 row_key: hit.row_key.map(redact_key),
             };
+            if let Some(t) = self.triage.as_deref_mut()
+                && t.judge(&rec) != Verdict::Report
+            {
+                continue;
+            }
+            let f = &rec.finding;
+            self.counts.add(f.class, f.confidence);
+            if f.class.is_cardholder_data() {
+                self.worst = self.worst.max(Some(f.confidence));
+                if let Some(fp) = f.fingerprint {
+                    self.distinct.insert(fp);
+                }
+            }
+            counters.findings.fetch_add(1, Ordering::Relaxed);
             writer.finding(&rec)?;
         }
         Ok(())
@@ -780,8 +824,17 @@ mod tests {
         let mut out = Vec::new();
         let outcome = {
             let mut w = Jsonl::new(&mut out);
-            run_scan(job, &scanner(), &mut w, &run_info(), &AtomicBool::new(false), &Counters::default(), &mut |_| {})
-                .unwrap()
+            run_scan(
+                job,
+                &scanner(),
+                &mut w,
+                &run_info(),
+                &AtomicBool::new(false),
+                &Counters::default(),
+                &mut |_| {},
+                None,
+            )
+            .unwrap()
         };
         let recs = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         (outcome, recs)
@@ -817,7 +870,7 @@ mod tests {
         assert!(skip.reason.contains("vanished"), "{}", skip.reason);
 
         // Through the writer: counted and reported, but coverage stays complete.
-        let mut state = WriterState::new(Confidence::Low);
+        let mut state = WriterState::new(Confidence::Low, None);
         let mut out = Vec::new();
         let mut w = Jsonl::new(&mut out);
         state.handle(Msg::Skip(skip), &mut w, &Counters::default()).unwrap();

@@ -14,6 +14,7 @@ use pansweep::finding::{Confidence, hex};
 use pansweep::pipeline::{self, Counters, ScanJob};
 use pansweep::report::{self, Format, Lang, ReportWriter, RunInfo};
 use pansweep::scan::ScannerBuilder;
+use pansweep::triage::{Allowlist, Baseline, Triage};
 use sha2::{Digest, Sha256};
 
 use super::ExitStatus;
@@ -40,7 +41,7 @@ pub(crate) fn load_detectors(dir: Option<&Path>) -> anyhow::Result<DetectorSet> 
 }
 
 /// The fingerprint key and its id: from a file, or 32 random bytes for this run only.
-fn fingerprint_key(path: Option<&Path>) -> anyhow::Result<(Vec<u8>, String)> {
+pub(crate) fn fingerprint_key(path: Option<&Path>) -> anyhow::Result<(Vec<u8>, String)> {
     if let Some(p) = path {
         let key = std::fs::read(p).with_context(|| format!("cannot read fingerprint key {}", p.display()))?;
         if key.len() < 16 {
@@ -141,6 +142,35 @@ pub(crate) struct Session {
     pub(crate) output_id: Option<FileId>,
     pub(crate) min_confidence: Confidence,
     fail_on: Confidence,
+    /// Allowlist and baseline (`--allowlist`, `--baseline`), when either is given.
+    pub(crate) triage: Option<Triage>,
+}
+
+/// Loads `--allowlist` and `--baseline` for a run with fingerprint key `key_id`, and says
+/// on stderr (unless `--quiet`) what will not work as the files expect.
+fn load_triage(cli: &Cli, r: &ReportArgs, key_id: &str) -> anyhow::Result<Option<Triage>> {
+    let sched = &r.sched;
+    if sched.allowlist.is_none() && sched.baseline.is_none() {
+        return Ok(None);
+    }
+    let allowlist = sched.allowlist.as_deref().map(Allowlist::load).transpose()?;
+    let baseline = match sched.baseline.as_deref() {
+        Some(p) => {
+            let shown = report::redact_digits(&p.display().to_string()).into_owned();
+            let input = super::report::open_report(p).with_context(|| format!("cannot read baseline {shown}"))?;
+            Some(Baseline::read(input, &shown)?)
+        }
+        None => None,
+    };
+    let today = i64::try_from(pansweep::time::unix_now() / 86_400).unwrap_or(0);
+    let triage = Triage::new(allowlist, baseline, key_id, today);
+    if !cli.quiet {
+        let mut stderr = std::io::stderr().lock();
+        for w in triage.warnings() {
+            let _ = writeln!(stderr, "pansweep: warning: {w}");
+        }
+    }
+    Ok(Some(triage))
 }
 
 impl Session {
@@ -149,6 +179,7 @@ impl Session {
         let detectors = Arc::new(load_detectors(r.detectors.as_deref())?);
         let (key, key_id) = fingerprint_key(r.fingerprint_key.as_deref())?;
         let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(r.context).build();
+        let triage = load_triage(cli, r, &key_id)?;
         let (writer, output_id) = open_writer(cli, &r.out)?;
         let run = RunInfo {
             tool: "pansweep".into(),
@@ -181,6 +212,7 @@ impl Session {
             output_id,
             min_confidence: r.out.min_confidence.into(),
             fail_on: r.out.fail_on.into(),
+            triage,
         })
     }
 
@@ -241,6 +273,7 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
         &session.cancel,
         &counters,
         &mut |c| progress.tick(c),
+        session.triage.as_mut(),
     );
     progress.finish();
     let outcome = outcome?;

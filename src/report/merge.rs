@@ -440,6 +440,10 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
         distinct_pans: (keys.len() <= 1).then_some(fingerprints.len() as u64),
         elapsed_s: wall_time(&sources, &summaries),
         sampled: summaries.iter().any(|s| s.sampled),
+        // Findings each run accepted by its allowlist; a comparison with a baseline
+        // belongs to one run and is not carried into a merge.
+        allowlisted: summaries.iter().map(|s| s.allowlisted).sum(),
+        baseline: None,
     };
     writer.finish(&summary).map_err(MergeError)?;
     Ok(Merged { summary, worst, incomplete: incomplete || states.is_empty(), notes })
