@@ -20,4 +20,5 @@ mod sarif;
 mod scan;
 mod signals;
 mod sqlite;
+mod triage;
 mod util;
