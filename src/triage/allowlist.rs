@@ -437,6 +437,21 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_loads() {
+        let doc = include_str!("../../docs/triage.md");
+        let start = doc.find("```toml\n").expect("a TOML example in docs/triage.md") + 8;
+        let end = start + doc[start..].find("```").expect("end of the example");
+        let a = parse(&doc[start..end]).unwrap();
+        assert_eq!(a.entries.len(), 3);
+        assert!(a.entries[0].fingerprint.is_some() && a.entries[0].expires.is_some());
+        let mut cell = test_record("postgres://scan@db1:5432/shop", Class::Pan, Confidence::High, &[], 1);
+        cell.table = Some("public.payment_tokens".into());
+        cell.column = Some("card_no".into());
+        cell.engine = Some("postgres".into());
+        assert!(a.entries[2].matches(&cell));
+    }
+
+    #[test]
     fn errors_have_line_and_column() {
         let err = parse("[[allow]]\nreason = \"r\"\npath = \"a\"\ncolour = \"red\"\n").unwrap_err().to_string();
         assert!(err.starts_with("allow.toml:4:1: "), "{err}");
