@@ -68,6 +68,12 @@ fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
+/// Findings were left out on purpose (known from the baseline, or allowlisted): a run
+/// without findings is then no evidence of absence.
+fn unreported(s: &Summary) -> bool {
+    s.allowlisted > 0 || s.baseline.is_some_and(|b| b.known > 0)
+}
+
 /// Where a finding is: `line:offset`, or its table, row and column.
 fn place(rec: &FindingRecord) -> String {
     match (&rec.table, &rec.column, &rec.row_key) {
@@ -252,6 +258,11 @@ impl<W: Write + Send> ReportWriter for Text<W> {
             }
             if !s.complete {
                 writeln!(self.out, "{}", self.paint("1;31", "中断されました: 走査は完了していません"))?;
+            } else if c.cardholder() == 0 && unreported(s) {
+                writeln!(
+                    self.out,
+                    "新たなカード情報は見つかりませんでした (既知・許可リストの検出は報告していません)"
+                )?;
             } else if c.cardholder() == 0 && s.skipped == 0 && !s.sampled {
                 writeln!(self.out, "走査した範囲にカード情報は見つかりませんでした")?;
             }
@@ -298,6 +309,8 @@ impl<W: Write + Send> ReportWriter for Text<W> {
             }
             if !s.complete {
                 writeln!(self.out, "{}", self.paint("1;31", "interrupted: the scan is not complete"))?;
+            } else if c.cardholder() == 0 && unreported(s) {
+                writeln!(self.out, "no new card data found (known and allowlisted findings were not reported)")?;
             } else if c.cardholder() == 0 && s.skipped == 0 && !s.sampled {
                 writeln!(self.out, "no card data found in the scanned scope")?;
             }

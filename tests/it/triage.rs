@@ -203,6 +203,17 @@ fn cron(with_key: bool) {
     let (r, recs) = with(&["--quiet"]);
     assert_eq!(r.code, 0);
     assert!(findings(&recs).is_empty(), "{r:?}");
+    // People are not told that nothing was found: known findings were left out.
+    for (format, said, not_said) in [
+        ("text", "no new card data found", "no card data found in the scanned scope"),
+        ("html", "No new card data found (2 known from the baseline", "No card data found in the scanned scope"),
+    ] {
+        let mut c = pansweep();
+        c.args(["scan", "--format", format, "-j", "1"]).args(&args).args(["--baseline", &base]).arg(t.root());
+        let r = run(&mut c);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout().contains(said) && !r.stdout().contains(not_said), "{format}: {r:?}");
+    }
 
     // A new card in a new file: exit 1, only that finding.
     t.tree.write("new/c.csv", format!("card_no\n{}\n", t.pans[2]));
