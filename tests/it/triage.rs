@@ -236,6 +236,16 @@ fn cron(with_key: bool) {
     assert_eq!(summary(&recs)["baseline"], serde_json::json!({"new": 0, "known": 1, "resolved": 1}));
     // The resolved record comes before the summary.
     assert_eq!(recs.last().unwrap()["type"], "summary");
+    // `pansweep report` keeps them, and the counts, when it re-renders the run.
+    let night = t.file("night.jsonl");
+    let (r, _) = with(&["-o", &night]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let mut c = pansweep();
+    c.args(["report", "--format", "json", &night]);
+    let r = run(&mut c);
+    let doc: Value = serde_json::from_str(&r.stdout()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    assert_eq!(doc["resolved"].as_array().map(Vec::len), Some(1), "{r:?}");
+    assert_eq!(doc["summary"]["baseline"], serde_json::json!({"new": 0, "known": 1, "resolved": 1}));
 
     // The same in text, English and Japanese.
     for (lang, head) in [("en", "resolved since baseline (1):"), ("ja", "ベースライン以降に解消 (1):")] {
