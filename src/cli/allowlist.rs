@@ -161,6 +161,10 @@ fn add(
             text.insert(0, '\n');
         }
     }
+    if whole.is_empty() {
+        // A new file starts with its first entry, not a blank line.
+        text.remove(0);
+    }
     whole.push_str(&text);
     Allowlist::parse(&whole, &file_shown).context("the new entries do not load (a bug; please report it)")?;
     let mut out = OpenOptions::new()
