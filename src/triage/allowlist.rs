@@ -210,20 +210,31 @@ pub fn holds_pan(s: &str) -> bool {
     false
 }
 
-/// A line of the file with what may legitimately hold long hex-and-digit runs (a
-/// fingerprint, a key id) blanked out, for the card-number check.
+/// A line of the file with what may legitimately hold long digit runs blanked out, for
+/// the card-number check: a fingerprint (`hmac-sha256:` and exactly 64 hex digits) and a
+/// key id (`sha256:` or `random:` and exactly 16 hex digits, one of them a letter: a key
+/// id of 16 decimal digits is checked like any other text, so a card number cannot pass
+/// for one).
 fn without_hashes(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
-    while let Some(i) =
-        ["hmac-sha256:", "sha256:", "random:"].iter().filter_map(|p| rest.find(p).map(|i| (i, p.len()))).min()
-    {
-        let (at, plen) = i;
-        out.push_str(&rest[..at]);
+    loop {
+        let next = [("hmac-sha256:", 64), ("sha256:", 16), ("random:", 16)]
+            .iter()
+            .filter_map(|&(p, n)| rest.find(p).map(|i| (i, p.len(), n)))
+            .min_by_key(|&(i, plen, _)| (i, std::cmp::Reverse(plen)));
+        let Some((at, plen, want)) = next else { break };
         let tail = &rest[at + plen..];
         let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
-        out.push(' ');
-        rest = &tail[hex..];
+        let letter = tail.bytes().take(hex).any(|b| b.is_ascii_alphabetic());
+        if hex == want && (want == 64 || letter) {
+            out.push_str(&rest[..at]);
+            out.push(' ');
+            rest = &tail[hex..];
+        } else {
+            out.push_str(&rest[..at + plen]);
+            rest = tail;
+        }
     }
     out.push_str(rest);
     out
@@ -497,5 +508,8 @@ mod tests {
         );
         parse(&ok).unwrap();
         assert!(!holds_pan(&format!("{check}0000")), "a run inside a longer run is not a number");
+        // A number dressed as a key id is still a number.
+        let dressed = format!("[[allow]]\nfingerprint = \"{fp}\"\nkey_id = \"sha256:{check}\"\nreason = \"r\"\n");
+        assert!(matches!(parse(&dressed), Err(AllowlistError::Pan { line: 3, .. })));
     }
 }
