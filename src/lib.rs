@@ -32,3 +32,4 @@ pub mod scan;
 pub mod source;
 pub mod state;
 pub mod time;
+pub mod triage;

@@ -40,6 +40,7 @@ use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
 use crate::state::{CachedFile, FileMark, Stamp};
+use crate::triage::{Triage, Verdict};
 use memo::{MemoWriter, Totals};
 
 /// Files smaller than this are read in one piece and scanned from memory.
@@ -203,6 +204,12 @@ struct Ctx<'a> {
 }
 
 /// Runs a file scan to completion (or cancellation), writing through `writer`.
+///
+/// With `triage`, each finding is judged before it is counted: allowlisted findings and
+/// findings of the baseline are neither written nor counted in `findings` or the outcome's
+/// `worst` (only in the summary's `allowlisted` and `baseline`), and the baseline's
+/// findings not found again are written as resolved before the summary.
+#[allow(clippy::too_many_arguments)] // the run's parts, each from a different owner
 pub fn run_scan(
     job: &ScanJob,
     scanner: &Scanner,
@@ -211,6 +218,7 @@ pub fn run_scan(
     cancel: &AtomicBool,
     counters: &Counters,
     tick: &mut dyn FnMut(&Counters),
+    triage: Option<&mut Triage>,
 ) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     let (memo, so_far) = job.memo.clone().map(|m| MemoWriter::new(m, started)).unzip();
@@ -231,7 +239,7 @@ pub fn run_scan(
     let next_file_id = AtomicU64::new(0);
     let walk_error: std::sync::Mutex<Option<walk::WalkError>> = std::sync::Mutex::new(None);
 
-    let mut state = WriterState::new(job.min_confidence);
+    let mut state = WriterState::new(job.min_confidence, triage);
     if let Some(sf) = so_far.flatten() {
         state.counts = sf.counts;
         state.worst = sf.worst;
@@ -310,12 +318,36 @@ pub fn run_scan(
         elapsed_s: ((base_elapsed + started.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0,
         sampled: false,
         unchanged: state.unchanged,
+        allowlisted: 0,
+        baseline: None,
     };
+    let summary = finish(writer, state.triage, summary, broken_pipe)?;
+    let warnings = state.memo.take().map(|m| m.close(!interrupted)).unwrap_or_default();
+    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe, warnings })
+}
+
+/// Writes the baseline's resolved findings (a finished run only) and the summary, with
+/// the triage counts filled in.
+fn finish(
+    writer: &mut dyn ReportWriter,
+    triage: Option<&mut Triage>,
+    mut summary: Summary,
+    broken_pipe: bool,
+) -> Result<Summary, PipelineError> {
+    if let Some(t) = triage {
+        let resolved = t.resolved(summary.complete && !broken_pipe);
+        if !broken_pipe {
+            for rec in &resolved {
+                writer.resolved(rec).map_err(PipelineError::Write)?;
+            }
+        }
+        summary.allowlisted = t.allowlisted();
+        summary.baseline = t.baseline_counts();
+    }
     if !broken_pipe {
         writer.finish(&summary).map_err(PipelineError::Write)?;
     }
-    let warnings = state.memo.take().map(|m| m.close(!interrupted)).unwrap_or_default();
-    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe, warnings })
+    Ok(summary)
 }
 
 /// Sends a job, giving up when the run is cancelled (workers may have stopped taking).
@@ -610,8 +642,10 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
 }
 
 /// Reassembles split files in order and keeps the run's totals.
-struct WriterState {
+struct WriterState<'t> {
     min_confidence: Confidence,
+    /// Allowlist and baseline: asked about each finding before it is counted.
+    triage: Option<&'t mut Triage>,
     files: u64,
     bytes: u64,
     /// Database tables read (SQLite files met during the scan) and their rows.
@@ -648,10 +682,11 @@ struct SplitFile {
     spoiled: bool,
 }
 
-impl WriterState {
-    fn new(min_confidence: Confidence) -> WriterState {
+impl<'t> WriterState<'t> {
+    fn new(min_confidence: Confidence, triage: Option<&'t mut Triage>) -> WriterState<'t> {
         WriterState {
             min_confidence,
+            triage,
             files: 0,
             bytes: 0,
             tables: 0,
@@ -711,6 +746,9 @@ impl WriterState {
                 }
                 self.skipped += 1;
                 self.incomplete |= skip.kind.incomplete();
+                if let Some(t) = self.triage.as_deref_mut() {
+                    t.skipped(&skip);
+                }
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
                 writer.skipped(&skip)
             }
@@ -833,13 +871,19 @@ impl WriterState {
         writer: &mut dyn ReportWriter,
         counters: &Counters,
     ) -> std::io::Result<()> {
-        // Kept for the next state as scanned; then left out when the interrupted run's
-        // report already holds it (counted from there).
-        if let Some(m) = &mut self.memo {
-            let hash = m.finding(self.file, rec);
-            if !m.fresh(hash) {
-                return Ok(());
-            }
+        // Kept for the next state as scanned (before any triage); left out when the
+        // interrupted run's report already holds it (counted from there).
+        let hash = self.memo.as_mut().and_then(|m| m.finding(self.file, rec));
+        // Allowlisted or in the baseline: not reported (counted by the triage).
+        if let Some(t) = self.triage.as_deref_mut()
+            && t.judge(rec) != Verdict::Report
+        {
+            return Ok(());
+        }
+        if let Some(m) = &mut self.memo
+            && !m.fresh(hash)
+        {
+            return Ok(());
         }
         let f = &rec.finding;
         self.counts.add(f.class, f.confidence);
@@ -992,8 +1036,17 @@ mod tests {
         let mut out = Vec::new();
         let outcome = {
             let mut w = Jsonl::new(&mut out);
-            run_scan(job, &scanner(), &mut w, &run_info(), &AtomicBool::new(false), &Counters::default(), &mut |_| {})
-                .unwrap()
+            run_scan(
+                job,
+                &scanner(),
+                &mut w,
+                &run_info(),
+                &AtomicBool::new(false),
+                &Counters::default(),
+                &mut |_| {},
+                None,
+            )
+            .unwrap()
         };
         let recs = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         (outcome, recs)
@@ -1029,7 +1082,7 @@ mod tests {
         assert!(skip.reason.contains("vanished"), "{}", skip.reason);
 
         // Through the writer: counted and reported, but coverage stays complete.
-        let mut state = WriterState::new(Confidence::Low);
+        let mut state = WriterState::new(Confidence::Low, None);
         let mut out = Vec::new();
         let mut w = Jsonl::new(&mut out);
         state.handle(Msg::Skip(skip), &mut w, &Counters::default()).unwrap();

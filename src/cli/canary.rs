@@ -89,8 +89,17 @@ pub(crate) fn run(cli: &Cli, a: &CanaryArgs) -> anyhow::Result<ExitStatus> {
         fingerprint_key_id: String::new(),
         sources: Vec::new(),
     };
-    pipeline::run_scan(&job, &scanner, &mut out, &run, &AtomicBool::new(false), &Counters::default(), &mut |_| {})
-        .context("canary scan failed")?;
+    pipeline::run_scan(
+        &job,
+        &scanner,
+        &mut out,
+        &run,
+        &AtomicBool::new(false),
+        &Counters::default(),
+        &mut |_| {},
+        None,
+    )
+    .context("canary scan failed")?;
 
     let expected_class = EXPECT_CLASS.as_str();
     let prefix = |p: &str| Path::new(dir).join(p).display().to_string();

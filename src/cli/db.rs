@@ -71,6 +71,7 @@ pub(crate) fn run(cli: &Cli, a: &DbArgs) -> anyhow::Result<ExitStatus> {
         &session.cancel,
         &counters,
         &mut |c| progress.tick(c),
+        session.triage.as_mut(),
     );
     progress.finish();
     let outcome = outcome?;

@@ -2,6 +2,7 @@
 //! process exit code. Each subcommand turns its arguments into the library's frozen
 //! configuration and runs it.
 
+mod allowlist;
 mod args;
 mod canary;
 mod db;
@@ -36,8 +37,9 @@ pub(crate) fn main() -> ExitCode {
         Command::Report(a) => report::run(&cli, a),
         Command::Detectors(a) => detectors::run(&cli, a),
         Command::Canary(a) => canary::run(&cli, a),
-        // Issue 7 lands in steps; these arms are replaced as each part arrives.
-        Command::Config(_) | Command::Allowlist(_) => Err(anyhow::anyhow!("not built yet")),
+        Command::Allowlist(a) => allowlist::run(&cli, a),
+        // Issue 7 lands in steps; this arm is replaced when its part arrives.
+        Command::Config(_) => Err(anyhow::anyhow!("not built yet")),
     };
     match result {
         Ok(status) => status.into(),

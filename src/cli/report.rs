@@ -19,7 +19,7 @@ use super::scan::open_writer;
 
 /// Opens a stored report; a gzip-compressed one (`web1.jsonl.gz`, as fleets often ship
 /// them) is decompressed as it is read.
-fn open_report(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+pub(crate) fn open_report(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
     reader(File::open(path)?)
 }
 

@@ -17,6 +17,7 @@ use pansweep::report::{self, Format, Lang, ReportWriter, RunInfo};
 use pansweep::scan::ScannerBuilder;
 use pansweep::state::incremental::Loaded;
 use pansweep::state::{Journal, Keyer, NextState, Previous, Resumed, Validity, resume};
+use pansweep::triage::{Allowlist, Baseline, Triage};
 use sha2::{Digest, Sha256};
 
 use super::ExitStatus;
@@ -43,7 +44,7 @@ pub(crate) fn load_detectors(dir: Option<&Path>) -> anyhow::Result<DetectorSet> 
 }
 
 /// The fingerprint key and its id: from a file, or 32 random bytes for this run only.
-fn fingerprint_key(path: Option<&Path>) -> anyhow::Result<(Vec<u8>, String)> {
+pub(crate) fn fingerprint_key(path: Option<&Path>) -> anyhow::Result<(Vec<u8>, String)> {
     if let Some(p) = path {
         let key = std::fs::read(p).with_context(|| format!("cannot read fingerprint key {}", p.display()))?;
         if key.len() < 16 {
@@ -156,6 +157,35 @@ pub(crate) struct Session {
     pub(crate) output_id: Option<FileId>,
     pub(crate) min_confidence: Confidence,
     fail_on: Confidence,
+    /// Allowlist and baseline (`--allowlist`, `--baseline`), when either is given.
+    pub(crate) triage: Option<Triage>,
+}
+
+/// Loads `--allowlist` and `--baseline` for a run with fingerprint key `key_id`, and says
+/// on stderr (unless `--quiet`) what will not work as the files expect.
+fn load_triage(cli: &Cli, r: &ReportArgs, key_id: &str) -> anyhow::Result<Option<Triage>> {
+    let sched = &r.sched;
+    if sched.allowlist.is_none() && sched.baseline.is_none() {
+        return Ok(None);
+    }
+    let allowlist = sched.allowlist.as_deref().map(Allowlist::load).transpose()?;
+    let baseline = match sched.baseline.as_deref() {
+        Some(p) => {
+            let shown = report::redact_digits(&p.display().to_string()).into_owned();
+            let input = super::report::open_report(p).with_context(|| format!("cannot read baseline {shown}"))?;
+            Some(Baseline::read(input, &shown)?)
+        }
+        None => None,
+    };
+    let today = i64::try_from(pansweep::time::unix_now() / 86_400).unwrap_or(0);
+    let triage = Triage::new(allowlist, baseline, key_id, today);
+    if !cli.quiet {
+        let mut stderr = std::io::stderr().lock();
+        for w in triage.warnings() {
+            let _ = writeln!(stderr, "pansweep: warning: {w}");
+        }
+    }
+    Ok(Some(triage))
 }
 
 impl Session {
@@ -177,6 +207,7 @@ impl Session {
         let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(r.context).build();
         // Only a key from a file is the same next run: only it can name files in a state.
         let keyer = r.fingerprint_key.is_some().then(|| pansweep::state::Keyer::new(&key));
+        let triage = load_triage(cli, r, &key_id)?;
         let run = RunInfo {
             tool: "pansweep".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -211,6 +242,7 @@ impl Session {
             output_id,
             min_confidence: r.out.min_confidence.into(),
             fail_on: r.out.fail_on.into(),
+            triage,
         })
     }
 
@@ -270,6 +302,12 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
         if a.report.out.format.is_some_and(|f| f != FormatArg::Jsonl) {
             bail!("--resume needs --format jsonl: only a JSONL report can be continued");
         }
+        if a.report.sched.baseline.is_some() {
+            // What is resolved since the baseline is known only to one uninterrupted session.
+            bail!(
+                "--resume cannot be combined with --baseline: compare the finished report with `pansweep report` instead"
+            );
+        }
     }
     job.min_confidence = a.report.out.min_confidence.into();
     let options = result_options(&job);
@@ -316,6 +354,7 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
         &session.cancel,
         &counters,
         &mut |c| progress.tick(c),
+        session.triage.as_mut(),
     );
     progress.finish();
     let outcome = outcome?;

@@ -32,6 +32,7 @@ use crate::source::db::{Conn, DbOptions, DbUrl, Filter, Part, PartResult, Table}
 use crate::source::file::{Hit, Reader};
 use crate::source::item::LEAF_BATCH;
 use crate::source::{RowKey, Skip, SkipKind};
+use crate::triage::{Triage, Verdict};
 
 /// What to read and how.
 #[derive(Clone, Debug)]
@@ -78,7 +79,9 @@ enum Msg {
     Skip(Skip),
 }
 
-/// Reads every database of `job`, writing through `writer`.
+/// Reads every database of `job`, writing through `writer`. `triage` as for
+/// [`super::run_scan`]; judged findings are left out of the table summaries too.
+#[allow(clippy::too_many_arguments)] // the run's parts, each from a different owner
 pub fn run_db(
     job: &DbJob,
     scanner: &Scanner,
@@ -87,6 +90,7 @@ pub fn run_db(
     cancel: &AtomicBool,
     counters: &Counters,
     tick: &mut dyn FnMut(&Counters),
+    triage: Option<&mut Triage>,
 ) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     writer.begin(run).map_err(PipelineError::Write)?;
@@ -94,7 +98,7 @@ pub fn run_db(
     let (work_tx, work_rx) = bounded::<Work>(workers * 2);
     let (results_tx, results_rx) = bounded::<Msg>(workers * 16);
     let det = scanner.detectors();
-    let mut state = DbState::new(job.min_confidence, job.options.sample.is_some());
+    let mut state = DbState::new(job.min_confidence, job.options.sample.is_some(), triage);
     let write_result = std::thread::scope(|s| {
         let planner_tx = results_tx.clone();
         s.spawn(move || {
@@ -144,10 +148,12 @@ pub fn run_db(
         elapsed_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         sampled,
         unchanged: 0,
+        allowlisted: 0,
+        baseline: None,
     };
-    if !broken_pipe {
-        writer.finish(&summary).map_err(PipelineError::Write)?;
-    }
+    // `complete` is false for a sampled run too: it did not read every row, so nothing is
+    // listed as resolved.
+    let summary = super::finish(writer, state.triage, summary, broken_pipe)?;
     Ok(Outcome {
         summary,
         worst: state.worst,
@@ -305,8 +311,10 @@ struct TableAcc {
     columns: Vec<(String, ColumnAcc)>,
 }
 
-struct DbState {
+struct DbState<'t> {
     min_confidence: Confidence,
+    /// Allowlist and baseline: asked about each finding before it is counted.
+    triage: Option<&'t mut Triage>,
     /// Only `--sample` rows of each table are read.
     sampled: bool,
     bytes: u64,
@@ -320,10 +328,11 @@ struct DbState {
     tables: HashMap<usize, TableAcc>,
 }
 
-impl DbState {
-    fn new(min_confidence: Confidence, sampled: bool) -> DbState {
+impl<'t> DbState<'t> {
+    fn new(min_confidence: Confidence, sampled: bool, triage: Option<&'t mut Triage>) -> DbState<'t> {
         DbState {
             min_confidence,
+            triage,
             sampled,
             bytes: 0,
             rows: 0,
@@ -352,6 +361,9 @@ impl DbState {
         skip.reason = redact_digits(&skip.reason).into_owned();
         self.skipped += 1;
         self.incomplete |= skip.kind.incomplete();
+        if let Some(t) = self.triage.as_deref_mut() {
+            t.skipped(&skip);
+        }
         counters.skipped.fetch_add(1, Ordering::Relaxed);
         writer.skipped(&skip)
     }
@@ -418,28 +430,6 @@ impl DbState {
             // the row's place in the whole read).
             let row_key =
                 row_key.map(redact_key).or_else(|| Some(vec![(Arc::from("row"), (line_in_piece + 1).to_string())]));
-            self.counts.add(f.class, f.confidence);
-            acc.counts.add(f.class, f.confidence);
-            if !acc.columns.iter().any(|c| c.0 == column) {
-                acc.columns.push((column.clone(), ColumnAcc::default()));
-            }
-            let col = &mut acc.columns.iter_mut().find(|c| c.0 == column).expect("just made").1;
-            col.counts.add(f.class, f.confidence);
-            if f.class.is_cardholder_data() {
-                self.worst = self.worst.max(Some(f.confidence));
-                if let Some(fp) = f.fingerprint {
-                    self.distinct.insert(fp);
-                    acc.distinct.insert(fp);
-                    col.distinct.insert(fp);
-                }
-            }
-            if let Some(k) = &row_key
-                && col.examples.len() < EXAMPLES
-                && !col.examples.contains(k)
-            {
-                col.examples.push(k.clone());
-            }
-            counters.findings.fetch_add(1, Ordering::Relaxed);
             let chain = if cells.blob { vec!["blob".to_owned()] } else { Vec::new() };
             let rec = FindingRecord {
                 finding: f,
@@ -457,6 +447,34 @@ impl DbState {
                 engine: Some(meta.url.engine().name().into()),
                 row_key,
             };
+            if let Some(t) = self.triage.as_deref_mut()
+                && t.judge(&rec) != Verdict::Report
+            {
+                continue;
+            }
+            let f = &rec.finding;
+            self.counts.add(f.class, f.confidence);
+            acc.counts.add(f.class, f.confidence);
+            if !acc.columns.iter().any(|c| c.0 == column) {
+                acc.columns.push((column.clone(), ColumnAcc::default()));
+            }
+            let col = &mut acc.columns.iter_mut().find(|c| c.0 == column).expect("just made").1;
+            col.counts.add(f.class, f.confidence);
+            if f.class.is_cardholder_data() {
+                self.worst = self.worst.max(Some(f.confidence));
+                if let Some(fp) = f.fingerprint {
+                    self.distinct.insert(fp);
+                    acc.distinct.insert(fp);
+                    col.distinct.insert(fp);
+                }
+            }
+            if let Some(k) = &rec.row_key
+                && col.examples.len() < EXAMPLES
+                && !col.examples.contains(k)
+            {
+                col.examples.push(k.clone());
+            }
+            counters.findings.fetch_add(1, Ordering::Relaxed);
             writer.finding(&rec)?;
         }
         Ok(())

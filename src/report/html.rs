@@ -416,6 +416,9 @@ impl<W: Write> Html<W> {
                 Lang::Ja => format!("{} か所でカード情報が見つかりました", thousands(locations as u64)),
             };
             ("verdict-found", head)
+        } else if let Some(head) = unreported(summary, lang) {
+            // Known (baseline) or allowlisted findings were left out: absence is not shown.
+            ("verdict-partial", head)
         } else if self.min_confidence > Confidence::Low {
             // Findings below the threshold were not reported: absence is not shown.
             let head = match lang {
@@ -1100,6 +1103,28 @@ impl<W: Write + Send> ReportWriter for Html<W> {
         // Nothing is written before the end: the verdict at the top needs the whole run.
         Ok(())
     }
+}
+
+/// The verdict of a run that found nothing new but left findings out on purpose (known
+/// from `--baseline`, matched by `--allowlist`): it is not evidence of absence.
+fn unreported(summary: &Summary, lang: Lang) -> Option<String> {
+    let known = summary.baseline.map_or(0, |b| b.known);
+    let accepted = summary.allowlisted;
+    if known == 0 && accepted == 0 {
+        return None;
+    }
+    Some(match lang {
+        Lang::En => format!(
+            "No new card data found ({} known from the baseline and {} allowlisted findings not reported)",
+            thousands(known),
+            thousands(accepted)
+        ),
+        Lang::Ja => format!(
+            "新たなカード情報は見つかりませんでした（ベースラインで既知の {} 件と許可リストに一致した {} 件は報告していません）",
+            thousands(known),
+            thousands(accepted)
+        ),
+    })
 }
 
 #[cfg(test)]

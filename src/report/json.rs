@@ -1,6 +1,6 @@
 //! `--format json`: one JSON document
-//! `{"run":…,"findings":[…],"skipped":[…],"tables":[…],"locations":[…],"coverage":…,"summary":…}`
-//! (`tables` only for database scans). `locations` is the per-store summary, most urgent
+//! `{"run":…,"findings":[…],"skipped":[…],"tables":[…],"resolved":[…],"locations":[…],"coverage":…,"summary":…}`
+//! (`tables` only for database scans, `resolved` only with `--baseline`). `locations` is the per-store summary, most urgent
 //! first, in the shape of PCI DSS 12.5.2 (see [`super::stores`]); `coverage` says in one
 //! place how much of the scope was read and whether a clean result is evidence of absence.
 //! Findings are streamed into the array as they come; skipped items are kept until the
@@ -162,12 +162,21 @@ pub struct Json<W: Write> {
     skipped: Vec<Skip>,
     tables: Vec<TableSummary>,
     stores: Stores,
+    /// Baseline findings not found again, serialized as they came.
+    resolved: Vec<u8>,
 }
 
 impl<W: Write> Json<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Json<W> {
-        Json { out: BufWriter::new(out), first: true, skipped: Vec::new(), tables: Vec::new(), stores: Stores::new() }
+        Json {
+            out: BufWriter::new(out),
+            first: true,
+            skipped: Vec::new(),
+            tables: Vec::new(),
+            stores: Stores::new(),
+            resolved: Vec::new(),
+        }
     }
 }
 
@@ -189,6 +198,15 @@ impl<W: Write + Send> ReportWriter for Json<W> {
         Ok(())
     }
 
+    fn resolved(&mut self, rec: &FindingRecord) -> io::Result<()> {
+        if !self.resolved.is_empty() {
+            self.resolved.push(b',');
+        }
+        self.resolved.push(b'\n');
+        serde_json::to_writer(&mut self.resolved, &FindingJson::typed(rec, "resolved"))?;
+        Ok(())
+    }
+
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
         self.stores.skipped(skip);
         self.skipped.push(skip.clone());
@@ -207,6 +225,11 @@ impl<W: Write + Send> ReportWriter for Json<W> {
         if !self.tables.is_empty() {
             self.out.write_all(b",\"tables\":")?;
             serde_json::to_writer(&mut self.out, &self.tables)?;
+        }
+        if summary.baseline.is_some() {
+            self.out.write_all(b",\"resolved\":[")?;
+            self.out.write_all(&self.resolved)?;
+            self.out.write_all(b"\n]")?;
         }
         self.out.write_all(b",\"locations\":")?;
         let stores = std::mem::take(&mut self.stores).sorted();

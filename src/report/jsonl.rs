@@ -46,6 +46,10 @@ impl<W: Write + Send> ReportWriter for Jsonl<W> {
         self.record(&FindingJson::new(rec))
     }
 
+    fn resolved(&mut self, rec: &FindingRecord) -> io::Result<()> {
+        self.record(&FindingJson::typed(rec, "resolved"))
+    }
+
     fn skipped(&mut self, skip: &Skip) -> io::Result<()> {
         self.record(&SkipJson::new(skip))
     }

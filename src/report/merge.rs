@@ -347,6 +347,9 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
     let mut seen = Seen::default();
     let mut skipped = 0u64;
     let mut incomplete = false;
+    // Findings each run's baseline had and the run did not find again: kept for the end,
+    // where a live run writes them too.
+    let mut resolved: Vec<super::FindingRecord> = Vec::new();
     for (input, st) in inputs.iter().zip(&mut states) {
         let name = super::redact_digits(&input.name).into_owned();
         // An input that failed part-way is still read up to where pass 1 got.
@@ -384,6 +387,13 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
                             t.path = format!("{host}:{}", t.path);
                         }
                         writer.table(&t).map_err(MergeError)?;
+                    }
+                    Record::Resolved(f) if started => {
+                        let mut f = *f;
+                        if prefix_host && (f.engine.is_none() || is_local_db(&f.path)) {
+                            f.path = format!("{host}:{}", f.path);
+                        }
+                        resolved.push(f);
                     }
                     _ => {}
                 }
@@ -441,7 +451,18 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
         elapsed_s: wall_time(&sources, &summaries),
         sampled: summaries.iter().any(|s| s.sampled),
         unchanged: summaries.iter().map(|s| s.unchanged).sum(),
+        // What each run left out on purpose, added up: a merged report must not read as
+        // if nothing had been found.
+        allowlisted: summaries.iter().map(|s| s.allowlisted).sum(),
+        baseline: summaries.iter().filter_map(|s| s.baseline).reduce(|a, b| super::BaselineCounts {
+            new: a.new + b.new,
+            known: a.known + b.known,
+            resolved: a.resolved + b.resolved,
+        }),
     };
+    for f in &resolved {
+        writer.resolved(f).map_err(MergeError)?;
+    }
     writer.finish(&summary).map_err(MergeError)?;
     Ok(Merged { summary, worst, incomplete: incomplete || states.is_empty(), notes })
 }

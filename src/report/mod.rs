@@ -125,6 +125,47 @@ pub struct FindingRecord {
     pub row_key: Option<RowKey>,
 }
 
+impl FindingRecord {
+    /// Line and byte offset as reported: none for a database row, which is placed by its
+    /// key (line and offset mean nothing there).
+    pub fn place(&self) -> (Option<u64>, Option<u64>) {
+        if self.engine.is_none() { (Some(self.line), Some(self.byte_offset)) } else { (None, None) }
+    }
+
+    /// The finding's stable `id`: 16 lowercase hex digits of SHA-256 over its place (path,
+    /// engine, table, column, row key, line, byte offset), class, and fingerprint (the
+    /// masked form when it has none). The same finding in two runs with the same
+    /// fingerprint key has the same id; it is computed from the reported fields only, so a
+    /// report read back gives every finding the id it was written with.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        // Every field length-prefixed, absent ones marked: no two records hash alike by
+        // shifting text from one field into the next.
+        let mut field = |v: Option<&[u8]>| match v {
+            Some(b) => {
+                h.update([1]);
+                h.update((b.len() as u64).to_le_bytes());
+                h.update(b);
+            }
+            None => h.update([0]),
+        };
+        let (line, offset) = self.place();
+        let key = self.row_key.as_ref().map(|k| serde_json::to_vec(&KeyJson(k)).unwrap_or_default());
+        field(Some(self.path.as_bytes()));
+        field(self.engine.as_deref().map(str::as_bytes));
+        field(self.table.as_deref().map(str::as_bytes));
+        field(self.column.as_deref().map(str::as_bytes));
+        field(key.as_deref());
+        field(line.map(u64::to_le_bytes).as_ref().map(|b| &b[..]));
+        field(offset.map(u64::to_le_bytes).as_ref().map(|b| &b[..]));
+        field(Some(self.finding.class.as_str().as_bytes()));
+        let mark = self.finding.fingerprint.map_or_else(|| self.finding.view.masked(), |fp| fp.to_string());
+        field(Some(mark.as_bytes()));
+        crate::finding::hex(&h.finalize()[..8])
+    }
+}
+
 /// A row key as a JSON object (`{"id":"48213"}`), columns in key order.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyJson<'a>(pub &'a RowKey);
@@ -318,11 +359,29 @@ pub struct Summary {
     /// read again, their findings taken from the state file.
     #[serde(skip_serializing_if = "is_zero")]
     pub unchanged: u64,
+    /// Findings matched by the allowlist (`--allowlist`): not written, not in `findings`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub allowlisted: u64,
+    /// How the findings compare with `--baseline` (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineCounts>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// Findings of a run compared with a baseline report (`--baseline`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BaselineCounts {
+    /// Findings not in the baseline: the only ones written and counted in `findings`.
+    pub new: u64,
+    /// Findings also in the baseline: not written.
+    pub known: u64,
+    /// Baseline findings not found again: written as `resolved` records.
+    pub resolved: u64,
 }
 
 /// Skipped items kept to be listed one by one, at most `cap` of them: items that leave
@@ -383,6 +442,11 @@ pub trait ReportWriter: Send {
     fn skipped(&mut self, skip: &Skip) -> io::Result<()>;
     /// One database table read (after its findings).
     fn table(&mut self, table: &TableSummary) -> io::Result<()>;
+    /// A finding of the baseline (`--baseline`) not found again, after every finding and
+    /// before [`ReportWriter::finish`]. Formats without a place for it ignore it.
+    fn resolved(&mut self, _rec: &FindingRecord) -> io::Result<()> {
+        Ok(())
+    }
     /// End of the run.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
     /// Pushes buffered output to the destination (called at least once a second).
@@ -394,6 +458,7 @@ pub trait ReportWriter: Send {
 pub(crate) struct FindingJson<'a> {
     #[serde(rename = "type")]
     ty: &'static str,
+    id: String,
     class: Class,
     confidence: Confidence,
     path: &'a str,
@@ -426,9 +491,16 @@ pub(crate) struct FindingJson<'a> {
 
 impl<'a> FindingJson<'a> {
     pub(crate) fn new(rec: &'a FindingRecord) -> FindingJson<'a> {
+        FindingJson::typed(rec, "finding")
+    }
+
+    /// The same fields under another `type` (`resolved`).
+    pub(crate) fn typed(rec: &'a FindingRecord, ty: &'static str) -> FindingJson<'a> {
         let f = &rec.finding;
+        let (line, byte_offset) = rec.place();
         FindingJson {
-            ty: "finding",
+            ty,
+            id: rec.id(),
             class: f.class,
             confidence: f.confidence,
             path: &rec.path,
@@ -436,9 +508,8 @@ impl<'a> FindingJson<'a> {
             table: rec.table.as_deref(),
             column: rec.column.as_deref(),
             row_key: rec.row_key.as_ref().map(KeyJson),
-            // A database row is placed by its key: line and offset mean nothing there.
-            line: rec.engine.is_none().then_some(rec.line),
-            byte_offset: rec.engine.is_none().then_some(rec.byte_offset),
+            line,
+            byte_offset,
             decoders: &rec.decoders,
             encoding: &rec.encoding,
             brands: f.brands.iter().map(|b| &**b).collect(),

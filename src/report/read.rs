@@ -21,6 +21,8 @@ pub enum Record {
     Run(RunInfo),
     /// A finding.
     Finding(Box<FindingRecord>),
+    /// A finding of the run's baseline that was not found again (same fields).
+    Resolved(Box<FindingRecord>),
     /// A skipped item.
     Skipped(Skip),
     /// A database table.
@@ -48,7 +50,9 @@ struct Tag<'a> {
     ty: Cow<'a, str>,
 }
 
-/// The JSON shape of a finding (`FindingJson`), owned.
+/// The JSON shape of a finding (`FindingJson`), owned. Its `id` is not taken as written:
+/// it is a function of the other fields ([`FindingRecord::id`]), computed again, so an
+/// older report without ids gets them and an edited one gets ids that fit its fields.
 #[derive(Deserialize)]
 struct FindingIn {
     class: Class,
@@ -208,6 +212,10 @@ impl Record {
                 let f: FindingIn = serde_json::from_slice(line).map_err(|e| shape(&e))?;
                 Record::Finding(Box::new(finding(f)?))
             }
+            "resolved" => {
+                let f: FindingIn = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+                Record::Resolved(Box::new(finding(f)?))
+            }
             "skipped" => {
                 let s: SkipIn = serde_json::from_slice(line).map_err(|e| shape(&e))?;
                 Record::Skipped(Skip { path: clean(&s.path), reason: clean(&s.reason), kind: s.kind })
@@ -330,6 +338,38 @@ mod tests {
         assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(again).unwrap());
         // Key columns stay in the order written, not sorted.
         assert_eq!(&*back.row_key.unwrap()[0].0, "z_id");
+    }
+
+    #[test]
+    fn ids_are_stable_and_computed_for_old_reports() {
+        let rec = record();
+        let id = rec.id();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
+        let line = serde_json::to_string(&FindingJson::new(&rec)).unwrap();
+        let field = format!("\"id\":\"{id}\",");
+        assert!(line.contains(&field), "{line}");
+        // A report written before ids (the line as written, so the key order stays): the
+        // id is computed on reading.
+        let Record::Finding(back) = Record::parse(line.replace(&field, "").as_bytes()).unwrap() else { panic!() };
+        assert_eq!(back.id(), id);
+        // Another place, class or card: another id.
+        let mut other = record();
+        other.row_key = Some(vec![("z_id".into(), "3".into()), ("a_id".into(), "1".into())]);
+        assert_ne!(other.id(), id);
+        let mut other = record();
+        other.finding.fingerprint = Some(Fingerprint([8; 32]));
+        assert_ne!(other.id(), id);
+        let mut other = record();
+        other.engine = None;
+        other.line = 4;
+        let mut moved = other.clone();
+        moved.line = 5;
+        assert_ne!(other.id(), moved.id());
+        // A resolved record reads back as one, with the same id.
+        let line = serde_json::to_vec(&FindingJson::typed(&rec, "resolved")).unwrap();
+        let Record::Resolved(back) = Record::parse(&line).unwrap() else { panic!("not resolved") };
+        assert_eq!(back.id(), id);
     }
 
     #[test]

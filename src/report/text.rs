@@ -23,6 +23,9 @@ pub struct Text<W: Write> {
     skipped_total: u64,
     tables: Vec<TableSummary>,
     tables_total: u64,
+    /// Baseline findings not found again, as listed lines (at most `MAX_LISTED_SKIPS`).
+    resolved: Vec<String>,
+    resolved_total: u64,
 }
 
 impl<W: Write> Text<W> {
@@ -37,6 +40,8 @@ impl<W: Write> Text<W> {
             skipped_total: 0,
             tables: Vec::new(),
             tables_total: 0,
+            resolved: Vec::new(),
+            resolved_total: 0,
         }
     }
 
@@ -61,6 +66,23 @@ fn tier_color(c: Confidence) -> &'static str {
 /// Replaces control characters so a hostile file name cannot drive the terminal.
 fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// Findings were left out on purpose (known from the baseline, or allowlisted): a run
+/// without findings is then no evidence of absence.
+fn unreported(s: &Summary) -> bool {
+    s.allowlisted > 0 || s.baseline.is_some_and(|b| b.known > 0)
+}
+
+/// Where a finding is: `line:offset`, or its table, row and column.
+fn place(rec: &FindingRecord) -> String {
+    match (&rec.table, &rec.column, &rec.row_key) {
+        (Some(t), Some(c), Some(k)) if rec.engine.is_some() => {
+            format!("{}: {}, column {}", sanitize(t), sanitize(&KeyJson(k).to_string()), sanitize(c))
+        }
+        (Some(t), Some(c), _) => format!("{}: row {}, column {}", sanitize(t), rec.line, sanitize(c)),
+        _ => format!("{}:{}", rec.line, rec.byte_offset),
+    }
 }
 
 impl<W: Write + Send> ReportWriter for Text<W> {
@@ -112,13 +134,7 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         };
         let signals: Vec<String> = f.signals.iter().map(ToString::to_string).collect();
         // A database cell: its row and column rather than line and byte offset.
-        let at = match (&rec.table, &rec.column, &rec.row_key) {
-            (Some(t), Some(c), Some(k)) if rec.engine.is_some() => {
-                format!("{}: {}, column {}", sanitize(t), sanitize(&KeyJson(k).to_string()), sanitize(c))
-            }
-            (Some(t), Some(c), _) => format!("{}: row {}, column {}", sanitize(t), rec.line, sanitize(c)),
-            _ => format!("{}:{}", rec.line, rec.byte_offset),
-        };
+        let at = place(rec);
         writeln!(
             self.out,
             "{at}: {tier} {:<10} {:<19} {:<12} {}",
@@ -129,6 +145,22 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         )?;
         if let Some(ctx) = &f.context {
             writeln!(self.out, "    | {}", sanitize(ctx))?;
+        }
+        Ok(())
+    }
+
+    fn resolved(&mut self, rec: &FindingRecord) -> io::Result<()> {
+        self.resolved_total += 1;
+        if self.resolved.len() < MAX_LISTED_SKIPS {
+            let f = &rec.finding;
+            self.resolved.push(format!(
+                "  {} {}: {} {} {}",
+                sanitize(&rec.path),
+                place(rec),
+                f.confidence.as_str(),
+                f.class.as_str(),
+                f.view.masked()
+            ));
         }
         Ok(())
     }
@@ -161,6 +193,17 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         }
         if self.tables_total > 0 {
             self.write_tables()?;
+        }
+        if self.resolved_total > 0 {
+            let head = if self.ja() { "ベースライン以降に解消" } else { "resolved since baseline" };
+            writeln!(self.out, "{}", self.paint("1", &format!("{head} ({}):", self.resolved_total)))?;
+            for line in &self.resolved {
+                writeln!(self.out, "{line}")?;
+            }
+            if self.resolved_total > self.resolved.len() as u64 {
+                writeln!(self.out, "  … {} more", self.resolved_total - self.resolved.len() as u64)?;
+            }
+            writeln!(self.out)?;
         }
         if self.skipped_total > 0 {
             let head = if self.ja() { "スキップ" } else { "skipped" };
@@ -207,8 +250,19 @@ impl<W: Write + Send> ReportWriter for Text<W> {
                     s.files, s.elapsed_s, s.skipped
                 )?;
             }
+            if let Some(b) = &s.baseline {
+                writeln!(self.out, "ベースライン比較: 新規 {} 件, 既知 {} 件, 解消 {} 件", b.new, b.known, b.resolved)?;
+            }
+            if s.allowlisted > 0 {
+                writeln!(self.out, "許可リストに一致 (報告せず): {} 件", s.allowlisted)?;
+            }
             if !s.complete {
                 writeln!(self.out, "{}", self.paint("1;31", "中断されました: 走査は完了していません"))?;
+            } else if c.cardholder() == 0 && unreported(s) {
+                writeln!(
+                    self.out,
+                    "新たなカード情報は見つかりませんでした (既知・許可リストの検出は報告していません)"
+                )?;
             } else if c.cardholder() == 0 && s.skipped == 0 && !s.sampled {
                 writeln!(self.out, "走査した範囲にカード情報は見つかりませんでした")?;
             }
@@ -247,8 +301,16 @@ impl<W: Write + Send> ReportWriter for Text<W> {
                     s.files, s.elapsed_s, s.skipped
                 )?;
             }
+            if let Some(b) = &s.baseline {
+                writeln!(self.out, "against the baseline: {} new, {} known, {} resolved", b.new, b.known, b.resolved)?;
+            }
+            if s.allowlisted > 0 {
+                writeln!(self.out, "allowlisted (not reported): {}", s.allowlisted)?;
+            }
             if !s.complete {
                 writeln!(self.out, "{}", self.paint("1;31", "interrupted: the scan is not complete"))?;
+            } else if c.cardholder() == 0 && unreported(s) {
+                writeln!(self.out, "no new card data found (known and allowlisted findings were not reported)")?;
             } else if c.cardholder() == 0 && s.skipped == 0 && !s.sampled {
                 writeln!(self.out, "no card data found in the scanned scope")?;
             }

@@ -21,4 +21,5 @@ mod scan;
 mod signals;
 mod sqlite;
 mod state;
+mod triage;
 mod util;

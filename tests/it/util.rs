@@ -317,6 +317,9 @@ pub(crate) fn insta_settings(tmp: Option<&Path>) -> insta::Settings {
     settings.add_filter(r"in [0-9]+\.[0-9]+s \([0-9]+ MB/s\)", "in [ELAPSED]");
     settings.add_filter(r"[0-9]+\.[0-9]+ 秒 \([0-9]+ MB/s\)", "[ELAPSED]");
     settings.add_filter(r"hmac-sha256:[0-9a-f]{64}", "[FP]");
+    // A finding's id hashes its fingerprint, which changes with the per-run key.
+    settings.add_filter(r#""id":"[0-9a-f]{16}""#, r#""id":"[ID]""#);
+    settings.add_filter(r#""id": "[0-9a-f]{16}""#, r#""id": "[ID]""#);
     settings.add_filter(r#""started":"[^"]*""#, r#""started":"[TIME]""#);
     settings.add_filter(r"sha256:[0-9a-f]{64}", "[RULESET]");
     settings.add_filter(r#""fingerprint_key_id":"[^"]*""#, r#""fingerprint_key_id":"[KEYID]""#);
