@@ -35,6 +35,7 @@ use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits
 use crate::scan::Scanner;
 use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
 use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
+use crate::source::throttle::{Throttle, Throttled};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
 
@@ -62,6 +63,9 @@ pub struct ScanJob {
     pub min_confidence: Confidence,
     /// Limits on taking archives and mail apart.
     pub items: ItemLimits,
+    /// `--max-rate`: every byte read from disk is charged to this bucket, shared by all
+    /// workers (`None`: no limit).
+    pub throttle: Option<Arc<Throttle>>,
 }
 
 impl ScanJob {
@@ -78,6 +82,7 @@ impl ScanJob {
             output_file: None,
             min_confidence: Confidence::Low,
             items: ItemLimits::default(),
+            throttle: None,
         }
     }
 }
@@ -275,7 +280,8 @@ fn send_unless_cancelled(tx: &Sender<Job>, mut job: Job, cancel: &AtomicBool) ->
 }
 
 fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
-    let mut reader = Reader::new();
+    let new_reader = || Reader::with_throttle(ctx.job.throttle.clone());
+    let mut reader = new_reader();
     loop {
         if ctx.cancel.load(Ordering::Relaxed) {
             // Drop queued work; the walker stops on its own.
@@ -309,13 +315,13 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
         let msg = match job {
             Job::File(path) => panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path)))
                 .unwrap_or_else(|_| {
-                    reader = Reader::new();
+                    reader = new_reader();
                     Some(Msg::Skip(internal_error(&path.display().to_string())))
                 }),
             Job::Piece(p) => {
                 let m = panic::catch_unwind(AssertUnwindSafe(|| scan_one_piece(ctx, &mut reader, &p))).unwrap_or_else(
                     |_| {
-                        reader = Reader::new();
+                        reader = new_reader();
                         let _ = ctx.results.send(Msg::Skip(internal_error(&p.path)));
                         empty_piece(&p)
                     },
@@ -380,10 +386,13 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         Ok(h) => h,
         Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
     };
+    if let Some(t) = &ctx.job.throttle {
+        t.take(head.len() as u64, ctx.cancel);
+    }
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let kind = Kind::of(&head, &name);
     if kind != Kind::Plain {
-        scan_item(ctx, reader, &shown, path, file, kind);
+        scan_item(ctx, reader, &shown, path, file, meta.len(), kind);
         return Some(Msg::Done {
             path: shown,
             file_id,
@@ -440,7 +449,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
 
 /// An archive or mail file: every leaf and skip goes to the writer as it is found, so a
 /// large archive never holds its results in memory.
-fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut file: File, kind: Kind) {
+fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut file: File, size: u64, kind: Kind) {
     let results = &ctx.results;
     let mut items = ItemScanner {
         reader,
@@ -465,7 +474,16 @@ fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut f
             let _ = results.send(Msg::Skip(skip));
         },
     };
-    items.file(shown, path, &mut file, kind);
+    match &ctx.job.throttle {
+        Some(t) => {
+            if kind == Kind::Sqlite {
+                // SQLite reads the file by name, past any reader of ours: charge its size.
+                t.take(size, ctx.cancel);
+            }
+            items.file(shown, path, &mut Throttled::new(&mut file, t, ctx.cancel), kind);
+        }
+        None => items.file(shown, path, &mut file, kind),
+    }
 }
 
 /// A piece that yielded nothing (its read failed or its scan panicked, reported apart):
