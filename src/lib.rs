@@ -26,8 +26,11 @@
 pub mod canary;
 pub mod detectors;
 pub mod finding;
+pub mod lock;
+pub mod os;
 pub mod pipeline;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod syslog;
 pub mod time;
