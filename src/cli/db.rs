@@ -73,6 +73,5 @@ pub(crate) fn run(cli: &Cli, a: &DbArgs) -> anyhow::Result<ExitStatus> {
         &mut |c| progress.tick(c),
     );
     progress.finish();
-    let outcome = outcome?;
-    Ok(session.status(&outcome))
+    session.end(cli.quiet, outcome, &counters)
 }
