@@ -5,8 +5,7 @@
 //! [`lower_priority`] before any thread is started (the signal handler's, the worker
 //! pools), and the whole run is covered.
 //!
-//! The two system calls are the only `unsafe` code outside `scan::kernel`; neither takes
-//! a pointer.
+//! The system calls here are the only `unsafe` code in the crate; none takes a pointer.
 
 use std::io;
 
