@@ -41,6 +41,11 @@ pub enum Outcome<'a> {
         /// Items skipped.
         skipped: u64,
     },
+    /// The run did not start (e.g. `lock-held`: the previous run is still going).
+    NotStarted {
+        /// A short token saying why (no spaces needed; quoted if it has any).
+        reason: &'a str,
+    },
 }
 
 /// The line for a run that ended with exit code `exit`, whose report went to `report`
@@ -74,6 +79,11 @@ pub fn line(severity: Severity, pid: u32, outcome: Outcome<'_>, exit: u8, report
             kv("bytes", &bytes);
             kv("findings", &findings);
             kv("skipped", &skipped);
+        }
+        Outcome::NotStarted { reason } => {
+            kv("complete", &false);
+            kv("exit", &exit);
+            kv("error", &quote(reason));
         }
     }
     let report = report.map_or_else(|| "stdout".to_owned(), |r| quote(&redact_digits(r)));
@@ -154,6 +164,12 @@ mod tests {
             l,
             "<11>pansweep[1]: complete=false exit=2 files=3 bytes=10 findings=0 skipped=2 report=/tmp/r.jsonl"
         );
+    }
+
+    #[test]
+    fn not_started_line() {
+        let l = line(Severity::Err, 9, Outcome::NotStarted { reason: "lock-held" }, 2, None);
+        assert_eq!(l, "<11>pansweep[9]: complete=false exit=2 error=lock-held report=stdout");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, bail};
 use pansweep::detectors::DetectorSet;
 use pansweep::finding::{Confidence, hex};
-use pansweep::lock::RunLock;
+use pansweep::lock::{LockError, RunLock};
 use pansweep::pipeline::{self, Counters, ScanJob};
 use pansweep::report::{self, Format, Lang, ReportWriter, RunInfo};
 use pansweep::scan::ScannerBuilder;
@@ -162,6 +162,22 @@ pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<Opened> {
     Ok(Opened { writer, output_id, spool })
 }
 
+/// Sends one line to the local syslog socket (`/dev/log`, or `$PANSWEEP_SYSLOG_SOCKET`);
+/// a missing socket is a warning (none under `--quiet`).
+fn send_syslog(quiet: bool, line: &str) {
+    let socket = std::env::var_os("PANSWEEP_SYSLOG_SOCKET").map_or_else(|| "/dev/log".into(), PathBuf::from);
+    let sent = UnixDatagram::unbound().and_then(|s| s.send_to(line.as_bytes(), &socket));
+    if let Err(e) = sent
+        && !quiet
+    {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "pansweep: warning: cannot send the summary to syslog ({}): {e}",
+            socket.display()
+        );
+    }
+}
+
 /// What `scan` and `db` share: the engine, the report writer, the run record, the
 /// cancel flag (Ctrl-C / SIGTERM), the scheduled-run options (priority, lock, quiet
 /// spool, syslog line), and how to turn an outcome into an exit status.
@@ -203,7 +219,25 @@ impl Session {
             Some(path) => {
                 let argv0 = std::env::args().next().map(|a| report::redact_arg(&a)).unwrap_or_default();
                 let argv0 = argv0.split_ascii_whitespace().collect::<Vec<_>>().join("_");
-                Some(RunLock::acquire(path, &started, &argv0)?)
+                match RunLock::acquire(path, &started, &argv0) {
+                    Ok(lock) => Some(lock),
+                    Err(e) => {
+                        // The monitoring system should see a night that was skipped.
+                        if r.sched.syslog && matches!(e, LockError::Held { .. }) {
+                            let report = r.out.output.as_ref().map(|p| p.display().to_string());
+                            let not_started = syslog::Outcome::NotStarted { reason: "lock-held" };
+                            let line = syslog::line(
+                                syslog::Severity::Err,
+                                std::process::id(),
+                                not_started,
+                                ExitStatus::Error.code(),
+                                report.as_deref(),
+                            );
+                            send_syslog(cli.quiet, &line);
+                        }
+                        return Err(e.into());
+                    }
+                }
             }
             None => None,
         };
@@ -291,7 +325,7 @@ impl Session {
         Ok(status)
     }
 
-    /// Sends the syslog line; a missing socket is a warning (none under `--quiet`).
+    /// Sends the syslog line of a run that ended with `status`.
     fn send_syslog(&self, quiet: bool, outcome: syslog::Outcome<'_>, status: ExitStatus) {
         let severity = match status {
             ExitStatus::Clean => syslog::Severity::Notice,
@@ -299,17 +333,7 @@ impl Session {
             _ => syslog::Severity::Err,
         };
         let line = syslog::line(severity, std::process::id(), outcome, status.code(), self.report_path.as_deref());
-        let socket = std::env::var_os("PANSWEEP_SYSLOG_SOCKET").map_or_else(|| "/dev/log".into(), PathBuf::from);
-        let sent = UnixDatagram::unbound().and_then(|s| s.send_to(line.as_bytes(), &socket));
-        if let Err(e) = sent
-            && !quiet
-        {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "pansweep: warning: cannot send the summary to syslog ({}): {e}",
-                socket.display()
-            );
-        }
+        send_syslog(quiet, &line);
     }
 
     /// The exit status of a finished run.

@@ -152,6 +152,21 @@ fn a_second_run_exits_2_at_once_and_leaves_the_first_runs_report_alone() {
     assert!(r.stderr().contains("pid 4242"), "{r:?}");
     assert_eq!(fs::read_to_string(&out).unwrap(), "the first run's report\n");
 
+    // With --syslog, the skipped night is in the log.
+    let (sock, sock_path) = listen(t.path());
+    let mut c = pansweep();
+    c.current_dir(t.path()).env("PANSWEEP_SYSLOG_SOCKET", &sock_path);
+    let child = c
+        .args(["scan", "--syslog", "--lock", lock_arg, "data"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let line = recv_line(&sock);
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(2));
+    assert_eq!(line, format!("<11>pansweep[{pid}]: complete=false exit=2 error=lock-held report=stdout"));
+
     // Released: the next run takes it, records itself, and leaves the file in place.
     drop(held);
     let r = run(pansweep().current_dir(t.path()).args(["scan", "--lock", lock_arg, "-o", out_arg, "data"]));
@@ -319,4 +334,24 @@ fn a_missing_syslog_socket_is_a_warning() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr().contains("warning: cannot send the summary to syslog"), "{r:?}");
     assert!(r.stderr().contains(missing.to_str().unwrap()), "{r:?}");
+}
+
+#[test]
+fn quiet_report_merges_print_only_what_needs_acting_on() {
+    let t = TestDir::new();
+    t.write("clean/a.txt", "nothing to see\n");
+    t.write("dirty/orders.csv", format!("order_id,card_number,exp\n1,{},12/29\n", pan("453201", 16, 21)));
+    for name in ["clean", "dirty"] {
+        let out = t.join(format!("{name}.jsonl"));
+        let r = run(pansweep().current_dir(t.path()).args(["scan", "-o", out.to_str().unwrap(), name]));
+        assert!(r.code == 0 || r.code == 1, "{r:?}");
+    }
+    let report =
+        |file: &str| run(pansweep().current_dir(t.path()).args(["--quiet", "report", "--format", "jsonl", file]));
+    let r = report("clean.jsonl");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout_bytes.is_empty() && r.stderr_bytes.is_empty(), "{r:?}");
+    let r = report("dirty.jsonl");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(findings(&r.jsonl()).len(), 1, "{r:?}");
 }
