@@ -26,10 +26,13 @@
 pub mod canary;
 pub mod detectors;
 pub mod finding;
+pub mod lock;
+pub mod os;
 pub mod pipeline;
 pub mod report;
 pub mod scan;
 pub mod source;
 pub mod state;
+pub mod syslog;
 pub mod time;
 pub mod triage;

@@ -37,6 +37,7 @@ use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits
 use crate::scan::Scanner;
 use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
 use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
+use crate::source::throttle::{Throttle, Throttled};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
 use crate::state::{CachedFile, FileMark, Stamp};
@@ -72,6 +73,9 @@ pub struct ScanJob {
     pub items: ItemLimits,
     /// What the scan remembers between runs (`--state`, `--resume`).
     pub memo: Option<Arc<Memo>>,
+    /// `--max-rate`: every byte read from disk is charged to this bucket, shared by all
+    /// workers (`None`: no limit).
+    pub throttle: Option<Arc<Throttle>>,
 }
 
 impl ScanJob {
@@ -96,6 +100,7 @@ impl ScanJob {
             min_confidence: Confidence::Low,
             items: ItemLimits::default(),
             memo: None,
+            throttle: None,
         }
     }
 }
@@ -255,6 +260,7 @@ pub fn run_scan(
         base_elapsed = b.elapsed_s;
     }
     state.memo = memo;
+    state.cancel = Some(cancel);
     let write_result = std::thread::scope(|s| {
         // Walker.
         let walk_results = results_tx.clone();
@@ -367,7 +373,8 @@ fn send_unless_cancelled(tx: &Sender<Job>, mut job: Job, cancel: &AtomicBool) ->
 }
 
 fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
-    let mut reader = Reader::new();
+    let new_reader = || Reader::with_throttle(ctx.job.throttle.clone());
+    let mut reader = new_reader();
     loop {
         if ctx.cancel.load(Ordering::Relaxed) {
             // Drop queued work; the walker stops on its own.
@@ -401,13 +408,13 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
         let msg = match job {
             Job::File(path) => panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path)))
                 .unwrap_or_else(|_| {
-                    reader = Reader::new();
+                    reader = new_reader();
                     Some(Msg::Skip(internal_error(&path.display().to_string())))
                 }),
             Job::Piece(p) => {
                 let m = panic::catch_unwind(AssertUnwindSafe(|| scan_one_piece(ctx, &mut reader, &p))).unwrap_or_else(
                     |_| {
-                        reader = Reader::new();
+                        reader = new_reader();
                         let _ = ctx.results.send(Msg::Skip(internal_error(&p.path)));
                         empty_piece(&p)
                     },
@@ -491,10 +498,13 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         Ok(h) => h,
         Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
     };
+    if let Some(t) = &ctx.job.throttle {
+        t.take(head.len() as u64, ctx.cancel);
+    }
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let kind = Kind::of(&head, &name);
     if kind != Kind::Plain {
-        let clean = scan_item(ctx, reader, &shown, path, file, kind, file_id);
+        let clean = scan_item(ctx, reader, &shown, path, file, meta.len(), kind, file_id);
         return Some(Msg::Done {
             path: shown,
             file_id,
@@ -554,12 +564,14 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
 
 /// An archive or mail file: every leaf and skip goes to the writer as it is found, so a
 /// large archive never holds its results in memory. Returns whether nothing was skipped.
+#[allow(clippy::too_many_arguments)] // the file as the worker found it: one call site
 fn scan_item(
     ctx: &Ctx<'_>,
     reader: &mut Reader,
     shown: &str,
     path: &Path,
     mut file: File,
+    size: u64,
     kind: Kind,
     file_id: u64,
 ) -> bool {
@@ -590,7 +602,16 @@ fn scan_item(
             let _ = results.send(Msg::Skip(skip));
         },
     };
-    items.file(shown, path, &mut file, kind);
+    match &ctx.job.throttle {
+        Some(t) => {
+            if kind == Kind::Sqlite {
+                // SQLite reads the file by name, past any reader of ours: charge its size.
+                t.take(size, ctx.cancel);
+            }
+            items.file(shown, path, &mut Throttled::new(&mut file, t, ctx.cancel), kind);
+        }
+        None => items.file(shown, path, &mut file, kind),
+    }
     skips == 0
 }
 
@@ -664,6 +685,8 @@ struct WriterState<'t> {
     memo: Option<MemoWriter>,
     /// The file on disk whose findings are being emitted.
     file: Option<u64>,
+    /// The run's cancel flag (`run_scan`).
+    cancel: Option<&'t AtomicBool>,
 }
 
 /// Where in a database a leaf's findings are (both `None` for files and members).
@@ -700,7 +723,15 @@ impl<'t> WriterState<'t> {
             unchanged: 0,
             memo: None,
             file: None,
+            cancel: None,
         }
+    }
+
+    /// Whether the run is being cancelled: a file finished now may have been cut short
+    /// (readers stop at cancellation), so it is neither kept in the state nor journaled
+    /// as done.
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::SeqCst))
     }
 
     /// Totals for a resume checkpoint.
@@ -776,8 +807,9 @@ impl<'t> WriterState<'t> {
                     self.emit(&path, Cell::default(), &[], hits, stats, 0, writer, counters)?;
                     self.files += 1;
                     counters.files.fetch_add(1, Ordering::Relaxed);
+                    let whole = !self.cancelled();
                     if let Some(m) = &mut self.memo {
-                        m.file_done(file_id, mark.as_ref(), clean);
+                        m.file_done(file_id, mark.as_ref(), clean, whole);
                     }
                     return Ok(());
                 }
@@ -795,8 +827,9 @@ impl<'t> WriterState<'t> {
                         let spoiled = self.split.remove(&file_id).is_some_and(|sf| sf.spoiled);
                         self.files += 1;
                         counters.files.fetch_add(1, Ordering::Relaxed);
+                        let whole = !self.cancelled();
                         if let Some(m) = &mut self.memo {
-                            m.file_done(file_id, mark.as_ref(), !spoiled);
+                            m.file_done(file_id, mark.as_ref(), !spoiled, whole);
                         }
                     }
                 }

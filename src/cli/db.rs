@@ -74,6 +74,5 @@ pub(crate) fn run(cli: &Cli, a: &DbArgs) -> anyhow::Result<ExitStatus> {
         session.triage.as_mut(),
     );
     progress.finish();
-    let outcome = outcome?;
-    Ok(session.status(&outcome))
+    session.end(cli.quiet, outcome, &counters)
 }

@@ -8,14 +8,14 @@ use std::io::{BufRead, BufReader, Seek, Write as _};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use pansweep::finding::Confidence;
 use pansweep::report::merge::{self, Input, MergeOptions};
 use pansweep::report::{self, redact_digits};
 
 use super::ExitStatus;
 use super::args::{Cli, ReportCmdArgs};
-use super::scan::open_writer;
+use super::scan::{Opened, open_writer};
 
 /// Opens a stored report; a gzip-compressed one (`web1.jsonl.gz`, as fleets often ship
 /// them) is decompressed as it is read.
@@ -84,7 +84,7 @@ pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
             inputs.push(Input { name, open: Box::new(move || open_report(&path)) });
         }
     }
-    let (mut writer, _) = open_writer(cli, &a.out)?;
+    let Opened { mut writer, spool, .. } = open_writer(cli, &a.out)?;
     let opts = MergeOptions {
         min_confidence: a.out.min_confidence.into(),
         argv: std::env::args().map(|s| report::redact_arg(&s)).collect(),
@@ -97,11 +97,19 @@ pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     let fail_on: Confidence = a.out.fail_on.into();
-    Ok(if merged.worst.is_some_and(|w| w >= fail_on) {
+    let status = if merged.worst.is_some_and(|w| w >= fail_on) {
         ExitStatus::Found
     } else if merged.incomplete {
         ExitStatus::Incomplete
     } else {
         ExitStatus::Clean
-    })
+    };
+    // --quiet: the merged report reaches stdout only when it is worth acting on.
+    if let Some(spool) = spool
+        && status != ExitStatus::Clean
+    {
+        writer.flush().context("cannot write the report")?;
+        spool.release().context("cannot write the report to stdout")?;
+    }
+    Ok(status)
 }

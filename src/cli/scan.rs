@@ -3,20 +3,24 @@
 
 use std::collections::HashSet;
 use std::fs::OpenOptions;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Seek as _, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, bail};
 use pansweep::detectors::DetectorSet;
 use pansweep::finding::{Confidence, hex};
+use pansweep::lock::{LockError, RunLock};
 use pansweep::pipeline::{self, Counters, ScanJob};
 use pansweep::report::{self, Format, Lang, ReportWriter, RunInfo};
 use pansweep::scan::ScannerBuilder;
+use pansweep::source::throttle::Throttle;
 use pansweep::state::incremental::Loaded;
 use pansweep::state::{Journal, Keyer, NextState, Previous, Resumed, Validity, resume};
+use pansweep::syslog;
 use pansweep::triage::{Allowlist, Baseline, Triage};
 use sha2::{Digest, Sha256};
 
@@ -94,22 +98,52 @@ fn create_output(path: &Path, append: bool) -> anyhow::Result<std::fs::File> {
 /// (device, inode) of a file.
 pub(crate) type FileId = (u64, u64);
 
+/// A report for stdout held back under `--quiet`, in an unnamed temporary file (memory
+/// stays bounded whatever the report's size), until the run's outcome says whether it is
+/// worth printing.
+pub(crate) struct Spool(std::fs::File);
+
+impl Spool {
+    /// Copies the report to stdout.
+    pub(crate) fn release(mut self) -> std::io::Result<()> {
+        self.0.rewind()?;
+        let mut out = std::io::stdout().lock();
+        std::io::copy(&mut self.0, &mut out)?;
+        out.flush()
+    }
+}
+
+/// An opened report: its writer, the (device, inode) of a report file, so a scan can
+/// leave it out, and, under `--quiet` with no `-o`, the spool that stands in for stdout.
+pub(crate) struct Opened {
+    pub(crate) writer: Box<dyn ReportWriter>,
+    pub(crate) output_id: Option<FileId>,
+    pub(crate) spool: Option<Spool>,
+}
+
 /// Opens the report destination (a 0600 file, or stdout) and the writer for `format`.
 /// Returns the (device, inode) of a report file, so a scan can leave it out.
-pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<(Box<dyn ReportWriter>, Option<FileId>)> {
+pub(crate) fn open_writer(cli: &Cli, o: &OutputArgs) -> anyhow::Result<Opened> {
     open_writer_at(cli, o, false)
 }
 
 /// [`open_writer`], appending to an existing report file when `append`.
-fn open_writer_at(cli: &Cli, o: &OutputArgs, append: bool) -> anyhow::Result<(Box<dyn ReportWriter>, Option<FileId>)> {
+fn open_writer_at(cli: &Cli, o: &OutputArgs, append: bool) -> anyhow::Result<Opened> {
     let stdout_tty = std::io::stdout().is_terminal();
     let mut output_id = None;
+    let mut spool = None;
     let (out, tty): (Box<dyn Write + Send>, bool) = match o.output.as_deref() {
         Some(path) => {
             let f = create_output(path, append)?;
             let m = f.metadata()?;
             output_id = Some((m.dev(), m.ino()));
             (Box::new(f), false)
+        }
+        None if cli.quiet => {
+            let f = tempfile::tempfile().context("cannot create a temporary file to hold the report (--quiet)")?;
+            spool = Some(Spool(f.try_clone().context("cannot duplicate the report's temporary file")?));
+            // Formatted for where it will go in the end.
+            (Box::new(std::io::BufWriter::new(f)), stdout_tty)
         }
         None => (Box::new(std::io::stdout()), stdout_tty),
     };
@@ -140,11 +174,28 @@ fn open_writer_at(cli: &Cli, o: &OutputArgs, append: bool) -> anyhow::Result<(Bo
         Format::Sarif => Box::new(report::sarif::Sarif::new(out)),
         Format::Html => Box::new(report::html::Html::new(out, lang).with_min_confidence(o.min_confidence.into())),
     };
-    Ok((writer, output_id))
+    Ok(Opened { writer, output_id, spool })
+}
+
+/// Sends one line to the local syslog socket (`/dev/log`, or `$PANSWEEP_SYSLOG_SOCKET`);
+/// a missing socket is a warning (none under `--quiet`).
+fn send_syslog(quiet: bool, line: &str) {
+    let socket = std::env::var_os("PANSWEEP_SYSLOG_SOCKET").map_or_else(|| "/dev/log".into(), PathBuf::from);
+    let sent = UnixDatagram::unbound().and_then(|s| s.send_to(line.as_bytes(), &socket));
+    if let Err(e) = sent
+        && !quiet
+    {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "pansweep: warning: cannot send the summary to syslog ({}): {e}",
+            socket.display()
+        );
+    }
 }
 
 /// What `scan` and `db` share: the engine, the report writer, the run record, the
-/// cancel flag (Ctrl-C / SIGTERM), and how to turn an outcome into an exit status.
+/// cancel flag (Ctrl-C / SIGTERM), the scheduled-run options (priority, lock, quiet
+/// spool, syslog line), and how to turn an outcome into an exit status.
 pub(crate) struct Session {
     pub(crate) scanner: pansweep::scan::Scanner,
     /// Names files in `--state` and `--resume` files (only with a key file).
@@ -157,6 +208,14 @@ pub(crate) struct Session {
     pub(crate) output_id: Option<FileId>,
     pub(crate) min_confidence: Confidence,
     fail_on: Confidence,
+    /// `--lock`: held until the session is dropped (the process ends).
+    _lock: Option<RunLock>,
+    /// `--quiet` with the report on stdout: printed only when the run is not clean.
+    spool: Option<Spool>,
+    /// `--syslog`.
+    syslog: bool,
+    /// `-o FILE`, as named in the syslog line.
+    report_path: Option<String>,
     /// Allowlist and baseline (`--allowlist`, `--baseline`), when either is given.
     pub(crate) triage: Option<Triage>,
 }
@@ -189,7 +248,10 @@ fn load_triage(cli: &Cli, r: &ReportArgs, key_id: &str) -> anyhow::Result<Option
 }
 
 impl Session {
-    /// Loads detectors and the key, opens the report, installs the signal handler.
+    /// Lowers the priority (`--nice`), takes the lock (`--lock`), loads detectors and the
+    /// key, opens the report, installs the signal handler — in that order: the priority
+    /// before any thread is started (threads inherit it), the lock before the report is
+    /// opened (a run that finds the lock held must not truncate the holder's report).
     pub(crate) fn new(cli: &Cli, r: &ReportArgs) -> anyhow::Result<Session> {
         Session::open(cli, r, &mut |_| Ok(false))
     }
@@ -202,6 +264,40 @@ impl Session {
         r: &ReportArgs,
         before_report: &mut dyn FnMut(&RunInfo) -> anyhow::Result<bool>,
     ) -> anyhow::Result<Session> {
+        if r.sched.nice {
+            for e in pansweep::os::lower_priority() {
+                if !cli.quiet {
+                    let _ = writeln!(std::io::stderr().lock(), "pansweep: warning: {e}");
+                }
+            }
+        }
+        let started = pansweep::time::rfc3339(pansweep::time::unix_now());
+        let lock = match r.sched.lock.as_deref() {
+            Some(path) => {
+                let argv0 = std::env::args().next().map(|a| report::redact_arg(&a)).unwrap_or_default();
+                let argv0 = argv0.split_ascii_whitespace().collect::<Vec<_>>().join("_");
+                match RunLock::acquire(path, &started, &argv0) {
+                    Ok(lock) => Some(lock),
+                    Err(e) => {
+                        // The monitoring system should see a night that was skipped.
+                        if r.sched.syslog && matches!(e, LockError::Held { .. }) {
+                            let report = r.out.output.as_ref().map(|p| p.display().to_string());
+                            let not_started = syslog::Outcome::NotStarted { reason: "lock-held" };
+                            let line = syslog::line(
+                                syslog::Severity::Err,
+                                std::process::id(),
+                                not_started,
+                                ExitStatus::Error.code(),
+                                report.as_deref(),
+                            );
+                            send_syslog(cli.quiet, &line);
+                        }
+                        return Err(e.into());
+                    }
+                }
+            }
+            None => None,
+        };
         let detectors = Arc::new(load_detectors(r.detectors.as_deref())?);
         let (key, key_id) = fingerprint_key(r.fingerprint_key.as_deref())?;
         let scanner = ScannerBuilder::new(detectors.clone()).fingerprint_key(&key).snippets(r.context).build();
@@ -212,14 +308,14 @@ impl Session {
             tool: "pansweep".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             ruleset: detectors.ruleset.clone(),
-            started: pansweep::time::rfc3339(pansweep::time::unix_now()),
+            started,
             host: hostname(),
             argv: std::env::args().map(|a| report::redact_arg(&a)).collect(),
             fingerprint_key_id: key_id,
             sources: Vec::new(),
         };
         let append = before_report(&run)?;
-        let (writer, output_id) = open_writer_at(cli, &r.out, append)?;
+        let Opened { writer, output_id, spool } = open_writer_at(cli, &r.out, append)?;
         // Ctrl-C / SIGTERM: stop, write what we have, exit 130. A second one exits at once.
         let cancel = Arc::new(AtomicBool::new(false));
         let interrupted = Arc::new(AtomicBool::new(false));
@@ -243,7 +339,67 @@ impl Session {
             min_confidence: r.out.min_confidence.into(),
             fail_on: r.out.fail_on.into(),
             triage,
+            _lock: lock,
+            spool,
+            syslog: r.sched.syslog,
+            report_path: r.out.output.as_ref().map(|p| p.display().to_string()),
         })
+    }
+
+    /// Ends a run: its exit status; under `--quiet`, the held-back report printed when the
+    /// status is not clean; with `--syslog`, the summary line sent (also for a run that
+    /// stopped with an error: then the error is returned after the line is sent).
+    pub(crate) fn end(
+        &mut self,
+        quiet: bool,
+        outcome: Result<pipeline::Outcome, pipeline::PipelineError>,
+        counters: &Counters,
+    ) -> anyhow::Result<ExitStatus> {
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                if self.syslog {
+                    let failed = syslog::Outcome::Failed {
+                        files: counters.files.load(Ordering::Relaxed),
+                        bytes: counters.bytes.load(Ordering::Relaxed),
+                        findings: counters.findings.load(Ordering::Relaxed),
+                        skipped: counters.skipped.load(Ordering::Relaxed),
+                    };
+                    self.send_syslog(quiet, failed, ExitStatus::Error);
+                }
+                // What the report holds so far is evidence too.
+                if let Some(spool) = self.spool.take() {
+                    let _ = self.writer.flush();
+                    let _ = spool.release();
+                }
+                return Err(e.into());
+            }
+        };
+        for w in &outcome.warnings {
+            super::warn(w);
+        }
+        let status = self.status(&outcome);
+        if self.syslog {
+            self.send_syslog(quiet, syslog::Outcome::Summary(&outcome.summary), status);
+        }
+        if let Some(spool) = self.spool.take()
+            && status != ExitStatus::Clean
+        {
+            self.writer.flush().context("cannot write the report")?;
+            spool.release().context("cannot write the report to stdout")?;
+        }
+        Ok(status)
+    }
+
+    /// Sends the syslog line of a run that ended with `status`.
+    fn send_syslog(&self, quiet: bool, outcome: syslog::Outcome<'_>, status: ExitStatus) {
+        let severity = match status {
+            ExitStatus::Clean => syslog::Severity::Notice,
+            ExitStatus::Found => syslog::Severity::Warning,
+            _ => syslog::Severity::Err,
+        };
+        let line = syslog::line(severity, std::process::id(), outcome, status.code(), self.report_path.as_deref());
+        send_syslog(quiet, &line);
     }
 
     /// The exit status of a finished run.
@@ -283,6 +439,12 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
     job.items.container.max_time = std::time::Duration::from_secs(a.item_timeout);
     job.items.mail.max_depth = usize::try_from(a.max_depth).unwrap_or(usize::MAX);
     job.items.mail.max_parts = usize::try_from(a.max_members).unwrap_or(usize::MAX);
+    if let Some(rate) = a.max_rate {
+        if rate == 0 {
+            bail!("--max-rate must be at least 1 byte per second");
+        }
+        job.throttle = Some(Arc::new(Throttle::new(rate)));
+    }
 
     for p in &a.paths {
         if std::fs::symlink_metadata(p).is_err() {
@@ -357,11 +519,8 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
         session.triage.as_mut(),
     );
     progress.finish();
-    let outcome = outcome?;
-    for w in &outcome.warnings {
-        super::warn(w);
-    }
-    Ok(session.status(&outcome))
+    let status = session.end(cli.quiet, outcome, &counters)?;
+    Ok(status)
 }
 
 /// The options that decide what a file yields (with the ruleset and key: a state made

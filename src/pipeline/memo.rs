@@ -90,6 +90,8 @@ pub(super) struct MemoWriter {
     started: Instant,
     line: Vec<u8>,
     pub(super) warnings: Vec<String>,
+    /// Files finished while the run was being cancelled (not journaled).
+    partial: u64,
 }
 
 /// Totals at a checkpoint, from the writer.
@@ -140,6 +142,7 @@ impl MemoWriter {
             started,
             line: Vec::with_capacity(1024),
             warnings,
+            partial: 0,
         };
         (w, so_far)
     }
@@ -201,9 +204,15 @@ impl MemoWriter {
     }
 
     /// A file is finished: keep its records when it was read whole without a problem,
-    /// and list it for the next checkpoint.
-    pub(super) fn file_done(&mut self, file_id: u64, mark: Option<&FileMark>, clean: bool) {
+    /// and list it for the next checkpoint. `whole` is false when the run was being
+    /// cancelled: the read may have stopped early, so the file counts as not done.
+    pub(super) fn file_done(&mut self, file_id: u64, mark: Option<&FileMark>, clean: bool, whole: bool) {
         let records = self.open.remove(&file_id);
+        if !whole {
+            // Counted in this session's files, but read again when the run is continued.
+            self.partial += 1;
+            return;
+        }
         let Some(mark) = mark else { return };
         if let Some(next) = &mut self.next
             && clean
@@ -246,7 +255,7 @@ impl MemoWriter {
         let r = report.sync_data().and_then(|()| report.metadata()).and_then(|m| {
             let cp = Checkpoint {
                 offset: m.len(),
-                files: t.files,
+                files: t.files - self.partial,
                 bytes: t.bytes,
                 tables: t.tables,
                 rows: t.rows,

@@ -11,7 +11,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::throttle::Throttle;
 
 use crate::finding::Finding;
 use crate::scan::decode::{self, TextEncoding, View};
@@ -162,6 +165,8 @@ pub struct Reader {
     skip: Vec<std::ops::Range<usize>>,
     /// What the last scan that failed had read before its error.
     partial: PieceStats,
+    /// `--max-rate`: charged for every byte [`Reader::scan_piece`] reads from disk.
+    throttle: Option<Arc<Throttle>>,
 }
 
 impl Default for Reader {
@@ -173,6 +178,7 @@ impl Default for Reader {
             embedded: Embedded::new(EmbeddedLimits::default()),
             skip: Vec::new(),
             partial: PieceStats::default(),
+            throttle: None,
         }
     }
 }
@@ -225,6 +231,13 @@ impl Reader {
         Reader::default()
     }
 
+    /// A reader whose file reads ([`Reader::scan_piece`]) are charged to `throttle`.
+    /// Streams ([`Reader::scan_stream`]) are not: their bytes come from memory or from a
+    /// decompressor, and the caller throttles the file under them.
+    pub fn with_throttle(throttle: Option<Arc<Throttle>>) -> Reader {
+        Reader { throttle, ..Reader::default() }
+    }
+
     /// What the last scan that returned an error had scanned before it (bytes, lines,
     /// encoding), so that a caller can still count it.
     pub fn partial_stats(&self) -> PieceStats {
@@ -243,7 +256,15 @@ impl Reader {
         cancel: &AtomicBool,
         emit: &mut dyn FnMut(Hit),
     ) -> io::Result<PieceStats> {
-        self.scan_with(&mut |buf, at| read_full_at(file, buf, at), piece, probe, scanner, cancel, emit)
+        let throttle = self.throttle.clone();
+        let mut fill = |buf: &mut [u8], at| {
+            let n = read_full_at(file, buf, at)?;
+            if let Some(t) = &throttle {
+                t.take(n as u64, cancel);
+            }
+            Ok(n)
+        };
+        self.scan_with(&mut fill, piece, probe, scanner, cancel, emit)
     }
 
     /// Scans a stream from its start to its end (an archive member, a mail part). `hint` is

@@ -8,12 +8,11 @@
 //! chain (`["gzip", "tar", "zip"]`), problems as [`Skip`]s. Nothing here spawns a thread
 //! or writes a report: the caller (the pipeline) decides where results go.
 
-use std::fs::File;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::io::{self, Cursor, Read, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use super::container::{self, Format, Input};
+use super::container::{self, Format, Input, ReadSeek};
 use super::file::{Hit, PieceStats, Reader};
 use super::mail::{self, MailError, MailFormat};
 use super::pdf;
@@ -111,7 +110,7 @@ impl ItemScanner<'_> {
     /// A file on disk already found to be `kind` (a container, mail or database; plain
     /// files are scanned by the caller, which can split them across threads). `path` is
     /// the path as shown, `fs_path` the one to open (a database is opened by name).
-    pub fn file(&mut self, path: &str, fs_path: &Path, file: &mut File, kind: Kind) {
+    pub fn file(&mut self, path: &str, fs_path: &Path, file: &mut dyn ReadSeek, kind: Kind) {
         if let Err(e) = file.seek(SeekFrom::Start(0)) {
             (self.skip)(Skip::io(path, "cannot read", &e));
             return;

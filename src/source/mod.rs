@@ -4,7 +4,8 @@
 //! stream into a reused buffer in overlapping chunks and runs the scanner over it;
 //! [`container`] and [`mail`] take archives and mail apart, [`pdf`] takes the text out
 //! of PDF documents, [`sqlite`] reads SQLite database files table by table; [`item`]
-//! ties them together for one item, recursively.
+//! ties them together for one item, recursively; [`throttle`] paces disk reads
+//! (`--max-rate`).
 //!
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
@@ -16,6 +17,7 @@ pub mod mail;
 pub mod pdf;
 pub mod quiet;
 pub mod sqlite;
+pub mod throttle;
 pub mod walk;
 
 use std::fmt;

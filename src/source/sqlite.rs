@@ -22,8 +22,7 @@
 //! thread of its own, which ends when the connection is closed. Errors never quote a
 //! value from the database: SQLite's messages are reduced to a fixed text per code.
 
-use std::fs::File;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::io::{self, Cursor, Read, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +34,7 @@ use sqlx::decode::Decode;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection, SqliteOwnedBuf, SqliteRow, SqliteValueRef};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, TypeInfo, ValueRef};
 
+use super::container::ReadSeek;
 use super::db::render::{self, CellHits, Layout, Render, RowOut, RowSource, Stop};
 use super::file::Reader;
 use super::item::{ItemScanner, LEAF_BATCH, Leaf};
@@ -415,7 +415,7 @@ fn open_tables(source: Source<'_>) -> Result<(Database, Vec<Table>), SqliteError
 /// The SQLite stage of [`ItemScanner`]: a database met as a file or as a member.
 impl ItemScanner<'_> {
     /// A database file on disk (`path` as shown, `fs_path` to open), opened in place.
-    pub(super) fn sqlite_file(&mut self, path: &str, fs_path: &Path, file: &mut File) {
+    pub(super) fn sqlite_file(&mut self, path: &str, fs_path: &Path, file: &mut dyn ReadSeek) {
         if fs_path.to_str().is_none() {
             // SQLite takes UTF-8 file names only: read the file into memory instead.
             if let Err(e) = self.sqlite_stream(path, &[], file) {

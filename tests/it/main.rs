@@ -15,6 +15,7 @@ mod html;
 mod noleak;
 mod office;
 mod pdf;
+mod polite;
 mod report;
 mod sarif;
 mod scan;
