@@ -614,8 +614,8 @@ impl Cx<'_> {
             }
             let bad = if gitignore {
                 let mut ob = ignore::overrides::OverrideBuilder::new("/");
-                let glob = format!("!{}", g.get_ref().trim_start_matches('!'));
-                ob.add(&glob).and_then(|b| b.build()).err().map(|e| e.to_string())
+                // The walker adds each as `!GLOB` (a leading `!` is dropped); the glob is the same.
+                ob.add(g.get_ref().trim_start_matches('!')).and_then(|b| b.build()).err().map(|e| e.to_string())
             } else {
                 globset::Glob::new(g.get_ref()).err().map(|e| e.to_string())
             };
@@ -673,7 +673,7 @@ impl Cx<'_> {
                     false
                 }
             };
-            if self.files && holds_password(url.get_ref()) {
+            if ok && self.files && holds_password(url.get_ref()) {
                 self.problem(
                     url.span(),
                     "url: holds a password; put it in a file (password_file) or a variable (password_env)",

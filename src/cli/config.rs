@@ -220,3 +220,171 @@ fn apply_db(cfg: &Config, g: &Given<'_>, a: &mut DbArgs) {
     set(g.has("sample"), &mut a.sample, d.sample.map(Some));
     apply_report(&cfg.report, &cfg.schedule, g, &mut a.report);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+
+    /// Parses `argv`, lays `text` (as `/etc/pansweep/pansweep.toml`) under it.
+    fn applied(argv: &[&str], text: &str) -> Cli {
+        let matches = Cli::command().try_get_matches_from(argv).unwrap();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap();
+        let cfg = config::parse(text, Path::new("/etc/pansweep/pansweep.toml")).unwrap();
+        let (_, sub) = matches.subcommand().unwrap();
+        let given = Given { top: &matches, sub };
+        apply_global(&cfg, &given, &mut cli);
+        match &mut cli.command {
+            Command::Scan(a) => apply_scan(&cfg, &given, a),
+            Command::Db(a) => apply_db(&cfg, &given, a),
+            _ => unreachable!(),
+        }
+        cli
+    }
+
+    const ALL: &str = r#"
+[scan]
+paths = ["/srv"]
+exclude = ["*.iso"]
+max_filesize = "2G"
+one_file_system = true
+follow = true
+respect_ignore = true
+threads = 3
+state = "state"
+max_rate = "50M"
+forensic = true
+[scan.limits]
+max_depth = 2
+max_member_size = "1M"
+max_expanded_size = "2M"
+max_ratio = 10
+max_members = 20
+item_timeout = 30
+[db]
+connections = 7
+statement_timeout = 8
+connect_timeout = 9
+schemas = ["shop"]
+tables = ["orders*"]
+exclude_tables = ["audit"]
+include_views = true
+sample = 100
+[[db.targets]]
+url = "postgres://app@db1/shop"
+password_env = "DB1_PW"
+[report]
+format = "csv"
+output = "out.csv"
+min_confidence = "medium"
+fail_on = "high"
+lang = "ja"
+context = true
+fingerprint_key = "key"
+detectors = "det"
+[schedule]
+allowlist = "allow.toml"
+baseline = "base.jsonl"
+lock = "/run/pansweep.lock"
+nice = true
+syslog = true
+quiet = true
+"#;
+
+    /// Every key of the file reaches its option (and every option id exists: a wrong id
+    /// panics in `value_source`).
+    #[test]
+    fn every_key_reaches_its_option() {
+        let cli = applied(&["pansweep", "scan"], ALL);
+        assert!(cli.quiet && cli.lang == LangArg::Ja);
+        let Command::Scan(a) = &cli.command else { unreachable!() };
+        assert_eq!(a.paths, [PathBuf::from("/srv")]);
+        assert_eq!(a.exclude, ["*.iso"]);
+        assert_eq!((a.max_filesize, a.threads, a.max_rate), (Some(2 << 30), Some(3), Some(50 << 20)));
+        assert!(a.one_file_system && a.follow && a.respect_ignore && a.forensic);
+        assert_eq!(a.state.as_deref(), Some(Path::new("/etc/pansweep/state")));
+        assert_eq!(
+            (a.max_depth, a.max_member_size, a.max_expanded_size, a.max_ratio, a.max_members, a.item_timeout),
+            (2, 1 << 20, 2 << 20, 10, 20, 30)
+        );
+        let r = &a.report;
+        assert_eq!(r.out.format, Some(FormatArg::Csv));
+        assert_eq!(r.out.output.as_deref(), Some(Path::new("/etc/pansweep/out.csv")));
+        assert_eq!((r.out.min_confidence, r.out.fail_on), (Level::Medium, Level::High));
+        assert!(r.context);
+        assert_eq!(r.fingerprint_key.as_deref(), Some(Path::new("/etc/pansweep/key")));
+        assert_eq!(r.detectors.as_deref(), Some(Path::new("/etc/pansweep/det")));
+        assert_eq!(r.sched.allowlist.as_deref(), Some(Path::new("/etc/pansweep/allow.toml")));
+        assert_eq!(r.sched.baseline.as_deref(), Some(Path::new("/etc/pansweep/base.jsonl")));
+        assert_eq!(r.sched.lock.as_deref(), Some(Path::new("/run/pansweep.lock")));
+        assert!(r.sched.nice && r.sched.syslog);
+
+        let cli = applied(&["pansweep", "db"], ALL);
+        let Command::Db(a) = &cli.command else { unreachable!() };
+        assert_eq!(a.targets.len(), 1);
+        assert_eq!((a.db_connections, a.statement_timeout, a.connect_timeout, a.sample), (7, 8, 9, Some(100)));
+        assert_eq!((a.schema.as_slice(), a.table.as_slice()), (&["shop".to_owned()][..], &["orders*".to_owned()][..]));
+        assert_eq!(a.exclude_table, ["audit"]);
+        assert!(a.include_views && a.report.sched.nice);
+        assert_eq!(a.report.out.format, Some(FormatArg::Csv));
+    }
+
+    /// What the command line gives wins, before or after the subcommand for globals.
+    #[test]
+    fn the_command_line_wins() {
+        let cli = applied(
+            &[
+                "pansweep",
+                "--lang",
+                "en",
+                "scan",
+                "-j",
+                "1",
+                "--exclude",
+                "x",
+                "--format",
+                "jsonl",
+                "--fail-on",
+                "low",
+                "--max-depth",
+                "4",
+                "--max-rate",
+                "1K",
+                "-o",
+                "o.jsonl",
+                "here",
+            ],
+            ALL,
+        );
+        assert_eq!(cli.lang, LangArg::En);
+        assert!(cli.quiet, "quiet was not given: the file's");
+        let Command::Scan(a) = &cli.command else { unreachable!() };
+        assert_eq!(a.paths, [PathBuf::from("here")]);
+        assert_eq!(a.exclude, ["x"]);
+        assert_eq!((a.threads, a.max_depth, a.max_rate), (Some(1), 4, Some(1024)));
+        assert_eq!((a.report.out.format, a.report.out.fail_on), (Some(FormatArg::Jsonl), Level::Low));
+        assert_eq!(a.report.out.output.as_deref(), Some(Path::new("o.jsonl")));
+        // Not given: the file's.
+        assert_eq!(a.report.out.min_confidence, Level::Medium);
+
+        let cli = applied(&["pansweep", "scan", "--lang", "en", "postgres://ignored"], ALL);
+        assert_eq!(cli.lang, LangArg::En);
+        let cli = applied(&["pansweep", "db", "--schema", "s", "postgres://app@db9/x"], ALL);
+        let Command::Db(a) = &cli.command else { unreachable!() };
+        assert!(a.targets.is_empty(), "a URL on the command line: the file's targets are not used");
+        assert_eq!(a.schema, ["s"]);
+    }
+
+    /// The built-in defaults stay when the file says nothing.
+    #[test]
+    fn an_empty_file_changes_nothing() {
+        let cli = applied(&["pansweep", "scan"], "");
+        let Command::Scan(a) = &cli.command else { unreachable!() };
+        assert_eq!(a.paths, [PathBuf::from(".")]);
+        assert!(a.exclude.is_empty() && a.report.out.format.is_none() && !cli.quiet);
+        assert_eq!((a.report.out.fail_on, a.max_depth), (Level::Medium, 8));
+    }
+}
