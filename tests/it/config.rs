@@ -333,3 +333,92 @@ fn a_db_target_with_password_env_connects_and_the_password_is_not_shown() {
     let report = std::fs::read_to_string(t.join("report.jsonl")).expect("report");
     assert!(report.contains("127.0.0.1:1") && !report.contains(&schema.name), "{}", mask_digits(&report));
 }
+
+const MY_ENV: &str = "PANSWEEP_TEST_MYSQL_URL";
+
+/// The `mysql` client on the server of `server` running `sql`.
+fn mysql(server: &str, sql: &str) -> Result<String, String> {
+    let u = url::Url::parse(server).map_err(|e| format!("{MY_ENV} is not a URL: {e}"))?;
+    let mut c = Command::new("mysql");
+    c.args(["--protocol=TCP", "--batch", "--skip-column-names", "--connect-timeout=10"])
+        .arg(format!("--host={}", u.host_str().unwrap_or("127.0.0.1")))
+        .arg(format!("--port={}", u.port().unwrap_or(3306)))
+        .arg(format!("--user={}", if u.username().is_empty() { "root" } else { u.username() }))
+        .args(["-e", sql]);
+    if let Some(p) = u.password() {
+        c.env("MYSQL_PWD", p);
+    }
+    let out = c.output().map_err(|e| format!("cannot run mysql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(mask_digits(&String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// A MySQL database and user of one test, dropped on drop.
+struct MyDb {
+    server: String,
+    name: String,
+}
+
+impl Drop for MyDb {
+    fn drop(&mut self) {
+        let _ = mysql(
+            &self.server,
+            &format!("DROP DATABASE IF EXISTS `{n}`; DROP USER IF EXISTS '{n}'@'%';", n = self.name),
+        );
+    }
+}
+
+/// The MySQL server checks passwords (PostgreSQL here trusts local connections): the
+/// password of `password_file` is the one sent, and a wrong one is refused without being
+/// shown.
+#[test]
+#[allow(clippy::print_stderr)] // a skipped test says so on stderr
+fn a_db_target_with_password_file_logs_in_to_mysql() {
+    let Some(server) = std::env::var(MY_ENV).ok().filter(|u| !u.trim().is_empty()) else {
+        eprintln!("SKIPPED config::a_db_target_with_password_file_logs_in_to_mysql: {MY_ENV} is not set");
+        return;
+    };
+    let db = MyDb { server: server.clone(), name: format!("psw_cfg_{}", std::process::id()) };
+    let real = "An0ther-Passw0rd";
+    let card = pan("453201", 16, 15);
+    mysql(
+        &server,
+        &format!(
+            "CREATE DATABASE `{n}`; CREATE TABLE `{n}`.orders (id INT PRIMARY KEY, note TEXT); \
+             INSERT INTO `{n}`.orders VALUES (1, 'ref {card}'); \
+             CREATE USER '{n}'@'%' IDENTIFIED BY '{real}'; GRANT SELECT ON `{n}`.* TO '{n}'@'%';",
+            n = db.name
+        ),
+    )
+    .unwrap_or_else(|e| panic!("setup: {e}"));
+    let mut url = url::Url::parse(&server).expect("url");
+    url.set_username(&db.name).expect("user");
+    let _ = url.set_password(None);
+    url.set_path(&format!("/{}", db.name));
+
+    let t = TestDir::new();
+    t.write("secret/db.password", format!("{real}\n"));
+    t.write(
+        "etc/pansweep.toml",
+        format!("[[db.targets]]\nurl = \"{url}\"\npassword_file = \"../secret/db.password\"\n"),
+    );
+    let run_db = || {
+        let mut c = pansweep();
+        c.arg("--config").arg(t.join("etc/pansweep.toml")).args(["db", "--format", "jsonl"]);
+        run_with_hang_guard(&mut c, LIMIT)
+    };
+    let r = run_db();
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert_eq!(findings(&r.jsonl()).len(), 1, "{}", r.show());
+    assert!(!r.stdout().contains(real) && !r.stderr().contains(real), "the password is shown");
+
+    // The wrong password in the file: refused, a skipped database, not shown.
+    t.write("secret/db.password", format!("{SECRET}\n"));
+    let r = run_db();
+    assert_eq!(r.code, 3, "{}", r.show());
+    assert!(findings(&r.jsonl()).is_empty(), "{}", r.show());
+    assert!(!r.stdout().contains(SECRET) && !r.stderr().contains(SECRET), "the password is shown");
+}
