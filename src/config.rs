@@ -734,8 +734,9 @@ impl Cx<'_> {
     fn readable_password(&mut self, span: Range<usize>, url: &str, source: &PasswordSource) {
         let t = DbTarget { url: url.to_owned(), password: source.clone() };
         if let Err(e) = t.password() {
-            let key = if matches!(source, PasswordSource::File(_)) { "password_file" } else { "password_env" };
-            self.problem(span, format!("{key}: {e}"));
+            // The message names the file or the variable (and says password_env), never
+            // the password.
+            self.problem(span, e.to_string());
         }
     }
 
