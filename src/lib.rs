@@ -24,6 +24,7 @@
 //! ```
 
 pub mod canary;
+pub mod config;
 pub mod detectors;
 pub mod finding;
 pub mod lock;

@@ -23,7 +23,10 @@ pub(crate) fn run(cli: &Cli, a: &AllowlistArgs) -> anyhow::Result<ExitStatus> {
     match &a.action {
         AllowlistAction::Add { from, ids, reason, expires, by, allowlist } => {
             let Some(file) = allowlist else {
-                bail!("no allowlist file: give --allowlist FILE (it is created when missing)");
+                bail!(
+                    "no allowlist file: give --allowlist FILE (it is created when missing), or set allowlist under \
+                     [schedule] in the config file"
+                );
             };
             add(cli, from, ids, reason, expires.as_deref(), *by, file)
         }

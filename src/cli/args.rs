@@ -30,8 +30,8 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "PANSWEEP_CONFIG")]
     pub(crate) config: Option<PathBuf>,
 
-    /// Ignore the default config files.
-    #[arg(long, global = true, conflicts_with = "config")]
+    /// Read no config file: ignore the default locations and PANSWEEP_CONFIG.
+    #[arg(long, global = true)]
     pub(crate) no_config: bool,
 
     #[command(subcommand)]
@@ -351,6 +351,11 @@ pub(crate) struct DbArgs {
     /// Read the database password from the first line of stdin.
     #[arg(long)]
     pub(crate) password_stdin: bool,
+
+    /// The config file's `[[db.targets]]`, used when no URL is given (set by
+    /// `config::apply_db`, not a command-line option).
+    #[arg(skip)]
+    pub(crate) targets: Vec<pansweep::config::DbTarget>,
 }
 
 #[derive(Debug, Args)]
@@ -417,38 +422,13 @@ impl From<Level> for pansweep::finding::Confidence {
     }
 }
 
-/// `123`, `64K`, `500M`, `2G`, `1T` (binary multiples; a trailing `B`/`iB` is accepted).
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
-    let (num, mult) = match t.chars().last() {
-        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
-        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
-        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("invalid size {s:?} (expected e.g. 4096, 64K, 500M, 2G)"))
-}
+/// `123`, `64K`, `500M`, `2G`, `1T`: the library's parser, shared with the config file.
+pub(crate) use pansweep::config::parse_size;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("64K"), Ok(65_536));
-        assert_eq!(parse_size("2G"), Ok(2 << 30));
-        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("99999999999T").is_err());
-    }
 
     #[test]
     fn clap_definition_is_valid() {

@@ -35,13 +35,24 @@ pub(crate) fn run(cli: &Cli, a: &DbArgs) -> anyhow::Result<ExitStatus> {
     if a.sample == Some(0) {
         bail!("--sample must be at least 1");
     }
-    if a.urls.is_empty() {
+    if a.urls.is_empty() && a.targets.is_empty() {
         bail!("no database URL: give one or more URLs, or list them under [db] in the config file");
     }
     let password = password(a)?;
-    let mut urls = Vec::with_capacity(a.urls.len());
+    let mut urls = Vec::with_capacity(a.urls.len().max(a.targets.len()));
     for raw in &a.urls {
         urls.push(Arc::new(DbUrl::parse(raw, password.as_deref())?));
+    }
+    if a.urls.is_empty() {
+        // The config file's targets: each password from its file or variable, else the
+        // shared one. Errors name the URL (shown without a password) and the source.
+        for t in &a.targets {
+            let own = t.password().with_context(|| {
+                format!("db target {}", DbUrl::parse(&t.url, None).map_or_else(|_| "?".into(), |u| u.to_string()))
+            })?;
+            let pw = own.as_deref().map(String::as_str).or(password.as_deref());
+            urls.push(Arc::new(DbUrl::parse(&t.url, pw)?));
+        }
     }
     let mut session = Session::new(cli, &a.report)?;
     let job = DbJob {

@@ -5,6 +5,7 @@
 mod allowlist;
 mod args;
 mod canary;
+mod config;
 mod db;
 mod detectors;
 mod exit;
@@ -15,7 +16,7 @@ mod scan;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use self::args::{Cli, Command};
 pub(crate) use self::exit::ExitStatus;
@@ -23,14 +24,22 @@ pub(crate) use self::exit::ExitStatus;
 /// Parses the command line, runs the command and maps the result to an exit code.
 pub(crate) fn main() -> ExitCode {
     quiet_panics();
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    // Parsed in two steps so that the config file can see which options the command line
+    // gave (`ArgMatches::value_source`): those win over the file.
+    let parsed = Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|c| (m, c)));
+    let (matches, mut cli) = match parsed {
+        Ok(p) => p,
         Err(e) => {
             let code = if e.use_stderr() { ExitStatus::Error } else { ExitStatus::Clean };
             let _ = e.print();
             return code.into();
         }
     };
+    // The config file: an unreadable or invalid one stops here (exit 2).
+    if let Err(err) = config::apply(&mut cli, &matches) {
+        let _ = writeln!(std::io::stderr().lock(), "pansweep: {err:#}");
+        return ExitStatus::Error.into();
+    }
     let result = match &cli.command {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Db(a) => db::run(&cli, a),
@@ -38,8 +47,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Detectors(a) => detectors::run(&cli, a),
         Command::Canary(a) => canary::run(&cli, a),
         Command::Allowlist(a) => allowlist::run(&cli, a),
-        // Issue 7 lands in steps; this arm is replaced when its part arrives.
-        Command::Config(_) => Err(anyhow::anyhow!("not built yet")),
+        Command::Config(a) => config::run(&cli, a),
     };
     match result {
         Ok(status) => status.into(),

@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod cli;
+mod config;
 mod containers;
 mod db;
 mod detectors;

@@ -339,6 +339,36 @@ fn allowlist_add_writes_entries_without_any_card_number() {
     assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o600);
 }
 
+/// Without `--allowlist`, `allowlist add` appends to the allowlist the config file's
+/// scheduled runs use, so the next run from that config is clean.
+#[test]
+fn allowlist_add_uses_the_config_files_allowlist() {
+    let t = Setup::new(9);
+    let first = t.report("first.jsonl");
+    let ids: Vec<String> = findings(&first).iter().map(|f| s(f, "id").to_owned()).collect();
+    let config = t
+        .work
+        .write("pansweep.toml", "[report]\nfingerprint_key = \"key\"\n\n[schedule]\nallowlist = \"accepted.toml\"\n");
+    let config = config.display().to_string();
+    let mut c = pansweep();
+    c.args(["--config", &config, "allowlist", "add", "--from", &t.file("first.jsonl"), "--reason", "r"]);
+    for id in &ids {
+        c.args(["--id", id]);
+    }
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(t.work.join("accepted.toml")).unwrap();
+    assert_eq!(text.matches("[[allow]]").count(), 2, "{}", mask_digits(&text));
+    let (r, recs) = t.scan(&["--config", &config]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(findings(&recs).is_empty());
+    assert_eq!(summary(&recs)["allowlisted"], 2);
+    // Without either, a clear error.
+    let r = allowlist_add(&t.file("first.jsonl"), &[&ids[0]], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr().contains("[schedule]"), "{r:?}");
+}
+
 #[test]
 fn allowlist_add_refuses_what_cannot_work() {
     let t = Setup::new(8);

@@ -92,6 +92,9 @@ pub(crate) fn pansweep() -> Command {
     c.args(["--progress", "never"])
         .env_remove("PANSWEEP_DETECTORS")
         .env_remove("NO_COLOR")
+        // No config file from the environment or the user running the tests.
+        .env_remove("PANSWEEP_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/pansweep-tests")
         .env("COLUMNS", "100")
         .stdin(Stdio::null());
     c
