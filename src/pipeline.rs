@@ -31,9 +31,10 @@ mod db;
 pub use db::{DbJob, run_db};
 
 use crate::finding::{Confidence, Fingerprint};
-use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
+use crate::report::{Evidence, FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
 use crate::scan::Scanner;
 use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
+use crate::source::forensic::{self, AtimeLog, Owners, Stamp};
 use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
@@ -62,6 +63,10 @@ pub struct ScanJob {
     pub min_confidence: Confidence,
     /// Limits on taking archives and mail apart.
     pub items: ItemLimits,
+    /// Forensic mode (`--forensic`): access times of files, directories and links are
+    /// kept (or set back), and each file with reported findings gets an `evidence`
+    /// record (stat before and after, owner names, SHA-256 of its content).
+    pub forensic: bool,
 }
 
 impl ScanJob {
@@ -78,6 +83,7 @@ impl ScanJob {
             output_file: None,
             min_confidence: Confidence::Low,
             items: ItemLimits::default(),
+            forensic: false,
         }
     }
 }
@@ -106,6 +112,9 @@ pub struct Outcome {
     pub incomplete: bool,
     /// The output was closed by its reader (e.g. `| head`).
     pub broken_pipe: bool,
+    /// Forensic mode: files, directories and links whose access time a read changed and
+    /// that could not be set back (not the owner, not privileged).
+    pub atime_lost: u64,
 }
 
 /// A failure that stops the run (not a per-file problem).
@@ -135,6 +144,16 @@ struct PieceJob {
     count: usize,
     piece: Piece,
     probe: Arc<Probe>,
+    /// Forensic mode: what the pieces of this file share.
+    track: Option<Arc<SplitTrack>>,
+}
+
+/// The pieces of one split file in forensic mode: the worker that finishes the last one
+/// hashes the file (when any piece had reported findings) and sets its atime back.
+struct SplitTrack {
+    before: Stamp,
+    remaining: AtomicUsize,
+    reported: AtomicBool,
 }
 
 enum Msg {
@@ -145,6 +164,9 @@ enum Msg {
         count: usize,
         hits: Vec<Hit>,
         stats: PieceStats,
+        /// Forensic mode: the file's evidence record, carried by one of its pieces (the
+        /// writer writes it after the file's last finding).
+        evidence: Option<Box<Evidence>>,
     },
     /// A leaf inside an archive or mail: its findings; the file is counted by its `Done`.
     Member {
@@ -167,6 +189,10 @@ struct Ctx<'a> {
     pieces_tx: Sender<PieceJob>,
     pending_pieces: &'a AtomicUsize,
     next_file_id: &'a AtomicU64,
+    /// Forensic mode: owner names for evidence records (`None`: not forensic).
+    owners: Option<&'a Owners>,
+    /// Forensic mode: files whose access time moved and could not be set back.
+    atime_lost: &'a AtomicU64,
 }
 
 /// Runs a file scan to completion (or cancellation), writing through `writer`.
@@ -193,6 +219,13 @@ pub fn run_scan(
     let pending_pieces = AtomicUsize::new(0);
     let next_file_id = AtomicU64::new(0);
     let walk_error: std::sync::Mutex<Option<walk::WalkError>> = std::sync::Mutex::new(None);
+    // Forensic mode: directories' and links' access times, noted as the walk meets them
+    // and set back once every worker is done; owner names for evidence records.
+    let atimes = job.forensic.then(|| Arc::new(AtimeLog::new()));
+    let owners = job.forensic.then(Owners::load);
+    let atime_lost = AtomicU64::new(0);
+    let mut walk_opts = job.walk.clone();
+    walk_opts.atimes.clone_from(&atimes);
 
     let mut state = WriterState::new(job.min_confidence);
     let write_result = std::thread::scope(|s| {
@@ -204,7 +237,7 @@ pub fn run_scan(
                 Entry::File(p) => send_unless_cancelled(&jobs_tx, Job::File(p), cancel),
                 Entry::Skipped(sk) => walk_results.send(Msg::Skip(sk)).is_ok(),
             };
-            if let Err(e) = walk::walk(&job.roots, &job.walk, cancel, &visit) {
+            if let Err(e) = walk::walk(&job.roots, &walk_opts, cancel, &visit) {
                 *walk_error.lock().expect("walk error lock") = Some(e);
             }
         });
@@ -212,8 +245,19 @@ pub fn run_scan(
         // the pool is done.
         let (jobs_rx, pieces_rx) = (&jobs_rx, &pieces_rx);
         let (pool, pending_pieces, next_file_id) = (&pool, &pending_pieces, &next_file_id);
+        let (owners, atime_lost) = (owners.as_ref(), &atime_lost);
         s.spawn(move || {
-            let ctx = Ctx { job, scanner, cancel, results: results_tx, pieces_tx, pending_pieces, next_file_id };
+            let ctx = Ctx {
+                job,
+                scanner,
+                cancel,
+                results: results_tx,
+                pieces_tx,
+                pending_pieces,
+                next_file_id,
+                owners,
+                atime_lost,
+            };
             let ctx = &ctx;
             pool.scope(|rs| {
                 for _ in 0..threads {
@@ -230,6 +274,10 @@ pub fn run_scan(
         }
         r
     });
+    let mut atime_lost = atime_lost.into_inner();
+    if let Some(log) = &atimes {
+        atime_lost += log.restore().failed.len() as u64;
+    }
     if let Some(e) = walk_error.into_inner().expect("walk error lock") {
         return Err(e.into());
     }
@@ -255,7 +303,7 @@ pub fn run_scan(
     if !broken_pipe {
         writer.finish(&summary).map_err(PipelineError::Write)?;
     }
-    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe })
+    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe, atime_lost })
 }
 
 /// Sends a job, giving up when the run is cancelled (workers may have stopped taking).
@@ -320,6 +368,8 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
                         empty_piece(&p)
                     },
                 );
+                let m = panic::catch_unwind(AssertUnwindSafe(|| piece_done(ctx, &p, m)))
+                    .unwrap_or_else(|_| empty_piece(&p));
                 ctx.pending_pieces.fetch_sub(1, Ordering::Release);
                 Some(m)
             }
@@ -371,6 +421,8 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             kind: SkipKind::Limit,
         }));
     }
+    // Forensic mode: the file as found, before any read.
+    let before = ctx.owners.is_some().then(|| Stamp::of(&meta));
     let file_id = ctx.next_file_id.fetch_add(1, Ordering::Relaxed);
     // Small files are read whole, once: the same bytes decide what the file is and are
     // scanned from memory. One byte more than the size tells a file that grew.
@@ -378,12 +430,19 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     let want = if small { usize::try_from(meta.len()).unwrap_or(0) + 1 } else { item::HEAD_BYTES };
     let head = match file::read_head(&file, want) {
         Ok(h) => h,
-        Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
+        Err(e) => {
+            if let Some(b) = &before {
+                let _ = forensic_done(ctx, &file, b, &shown, false, None);
+            }
+            return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e)));
+        }
     };
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let kind = Kind::of(&head, &name);
     if kind != Kind::Plain {
-        scan_item(ctx, reader, &shown, path, file, kind);
+        let mut file = file;
+        let reported = scan_item(ctx, reader, &shown, path, &mut file, kind);
+        let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, None));
         return Some(Msg::Done {
             path: shown,
             file_id,
@@ -391,6 +450,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             count: 1,
             hits: Vec::new(),
             stats: PieceStats::default(),
+            evidence,
         });
     }
     if small && head.len() < want {
@@ -398,8 +458,11 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         // than reading it again.
         let mut hits = Vec::new();
         let mut bytes: &[u8] = &head;
-        return match reader.scan_stream(&mut bytes, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-            Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats }),
+        let scanned = reader.scan_stream(&mut bytes, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
+        let reported = scanned.is_ok() && reportable(ctx, &hits);
+        let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, Some(&head)));
+        return match scanned {
+            Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, evidence }),
             Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
         };
     }
@@ -409,6 +472,9 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         let probe = Arc::new(Probe::of(&head, ctx.scanner));
         let pieces = Piece::split(meta.len(), ctx.job.piece_size);
         let count = pieces.len();
+        let track = before.map(|before| {
+            Arc::new(SplitTrack { before, remaining: AtomicUsize::new(count), reported: AtomicBool::new(false) })
+        });
         let mut first = None;
         for (index, piece) in pieces.into_iter().enumerate() {
             let pj = PieceJob {
@@ -419,6 +485,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
                 count,
                 piece,
                 probe: probe.clone(),
+                track: track.clone(),
             };
             if index == 0 {
                 first = Some(pj);
@@ -429,25 +496,88 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
                 }
             }
         }
-        return first.map(|p| scan_one_piece(ctx, reader, &p));
+        return first.map(|p| {
+            let m = scan_one_piece(ctx, reader, &p);
+            piece_done(ctx, &p, m)
+        });
     }
     let mut hits = Vec::new();
-    match reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-        Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats }),
+    let scanned = reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
+    let reported = scanned.is_ok() && reportable(ctx, &hits);
+    let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, None));
+    match scanned {
+        Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, evidence }),
         Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
     }
 }
 
+/// Whether any of `hits` will be reported (is at or above `--min-confidence`).
+fn reportable(ctx: &Ctx<'_>, hits: &[Hit]) -> bool {
+    hits.iter().any(|h| h.finding.confidence >= ctx.job.min_confidence)
+}
+
+/// Forensic mode, once a file has been read: hashes it when it has reported findings
+/// (from `whole` when it was read in one piece, else in a second pass through the same
+/// descriptor), stats it again, sets its access time back if a read moved it, and
+/// returns its evidence record (only for a file with reported findings).
+fn forensic_done(
+    ctx: &Ctx<'_>,
+    file: &File,
+    before: &Stamp,
+    shown: &str,
+    reported: bool,
+    whole: Option<&[u8]>,
+) -> Option<Box<Evidence>> {
+    let owners = ctx.owners?;
+    let sha = if !reported {
+        None
+    } else if let Some(bytes) = whole {
+        Some(forensic::sha256_bytes(bytes))
+    } else {
+        let mut buf = Vec::new();
+        match forensic::sha256_of(file, &mut buf, ctx.cancel) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = ctx.results.send(Msg::Skip(Skip::io(shown, "cannot read for its sha256 (forensic)", &e)));
+                None
+            }
+        }
+    };
+    let (after, atime) = forensic::settle(file, before);
+    if atime.lost {
+        ctx.atime_lost.fetch_add(1, Ordering::Relaxed);
+    }
+    reported.then(|| Box::new(forensic::evidence(shown, before, after.as_ref(), sha, atime, owners)))
+}
+
+/// After a piece was scanned (forensic mode): notes whether it had reported findings, and
+/// when it is the last piece of its file to finish, settles the file and attaches its
+/// evidence record to this piece's message.
+fn piece_done(ctx: &Ctx<'_>, p: &PieceJob, mut msg: Msg) -> Msg {
+    let Some(track) = &p.track else { return msg };
+    let Msg::Done { hits, evidence, .. } = &mut msg else { return msg };
+    if reportable(ctx, hits) {
+        track.reported.store(true, Ordering::Release);
+    }
+    if track.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+        *evidence = forensic_done(ctx, &p.file, &track.before, &p.path, track.reported.load(Ordering::Acquire), None);
+    }
+    msg
+}
+
 /// An archive or mail file: every leaf and skip goes to the writer as it is found, so a
-/// large archive never holds its results in memory.
-fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut file: File, kind: Kind) {
+/// large archive never holds its results in memory. Returns whether any leaf had findings
+/// that will be reported.
+fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, file: &mut File, kind: Kind) -> bool {
     let results = &ctx.results;
+    let mut reported = false;
     let mut items = ItemScanner {
         reader,
         scanner: ctx.scanner,
         cancel: ctx.cancel,
         limits: &ctx.job.items,
         leaf: &mut |leaf| {
+            reported |= reportable(ctx, &leaf.hits);
             let path: Arc<str> = Arc::from(redact_digits(&leaf.path).as_ref());
             // Table and column names are data too: a column may be named after a PAN.
             let redact = |s: Option<String>| s.map(|s| redact_digits(&s).into_owned());
@@ -465,7 +595,8 @@ fn scan_item(ctx: &Ctx<'_>, reader: &mut Reader, shown: &str, path: &Path, mut f
             let _ = results.send(Msg::Skip(skip));
         },
     };
-    items.file(shown, path, &mut file, kind);
+    items.file(shown, path, file, kind);
+    reported
 }
 
 /// A piece that yielded nothing (its read failed or its scan panicked, reported apart):
@@ -478,15 +609,22 @@ fn empty_piece(p: &PieceJob) -> Msg {
         count: p.count,
         hits: Vec::new(),
         stats: PieceStats::default(),
+        evidence: None,
     }
 }
 
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
     let mut hits = Vec::new();
     match reader.scan_piece(&p.file, p.piece, Some(&p.probe), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-        Ok(stats) => {
-            Msg::Done { path: p.path.clone(), file_id: p.file_id, index: p.index, count: p.count, hits, stats }
-        }
+        Ok(stats) => Msg::Done {
+            path: p.path.clone(),
+            file_id: p.file_id,
+            index: p.index,
+            count: p.count,
+            hits,
+            stats,
+            evidence: None,
+        },
         Err(e) => {
             // A read error in one piece: report it, and give the writer an empty piece
             // so later pieces of the same file are not held back.
@@ -535,6 +673,8 @@ struct SplitFile {
     next: usize,
     lines_before: u64,
     waiting: BTreeMap<usize, (Vec<Hit>, PieceStats)>,
+    /// Forensic mode: the file's evidence record, written after its last piece.
+    evidence: Option<Box<Evidence>>,
 }
 
 impl WriterState {
@@ -590,15 +730,21 @@ impl WriterState {
                 let cell = Cell { table: table.as_deref(), column: column.as_deref() };
                 self.emit(&path, cell, &decoders, hits, stats, 0, writer, counters)
             }
-            Msg::Done { path, file_id, index, count, hits, stats } => {
+            Msg::Done { path, file_id, index, count, hits, stats, evidence } => {
                 if count == 1 {
                     self.emit(&path, Cell::default(), &[], hits, stats, 0, writer, counters)?;
+                    if let Some(ev) = evidence {
+                        writer.evidence(&ev)?;
+                    }
                     self.files += 1;
                     counters.files.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
                 let entry = self.split.entry(file_id).or_default();
                 entry.waiting.insert(index, (hits, stats));
+                if evidence.is_some() {
+                    entry.evidence = evidence;
+                }
                 while let Some(sf) = self.split.get_mut(&file_id) {
                     let Some((hits, stats)) = sf.waiting.remove(&sf.next) else { break };
                     let lines_before = sf.lines_before;
@@ -607,7 +753,9 @@ impl WriterState {
                     let finished = sf.next == count;
                     self.emit(&path, Cell::default(), &[], hits, stats, lines_before, writer, counters)?;
                     if finished {
-                        self.split.remove(&file_id);
+                        if let Some(ev) = self.split.remove(&file_id).and_then(|sf| sf.evidence) {
+                            writer.evidence(&ev)?;
+                        }
                         self.files += 1;
                         counters.files.fetch_add(1, Ordering::Relaxed);
                     }
@@ -801,6 +949,7 @@ mod tests {
         let (results, results_rx) = bounded(4);
         let (pieces_tx, _pieces_rx) = unbounded();
         let (cancel, pending, ids) = (AtomicBool::new(false), AtomicUsize::new(0), AtomicU64::new(0));
+        let lost = AtomicU64::new(0);
         let ctx = Ctx {
             job: &job,
             scanner: &scanner,
@@ -809,6 +958,8 @@ mod tests {
             pieces_tx,
             pending_pieces: &pending,
             next_file_id: &ids,
+            owners: None,
+            atime_lost: &lost,
         };
         let Some(Msg::Skip(skip)) = scan_file(&ctx, &mut Reader::new(), &path) else {
             panic!("expected a skip for a deleted file")

@@ -17,14 +17,21 @@ pub(crate) enum ExitStatus {
     Interrupted,
 }
 
-impl From<ExitStatus> for ExitCode {
-    fn from(s: ExitStatus) -> ExitCode {
-        ExitCode::from(match s {
+impl ExitStatus {
+    /// The process exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
             ExitStatus::Clean => 0,
             ExitStatus::Found => 1,
             ExitStatus::Error => 2,
             ExitStatus::Incomplete => 3,
             ExitStatus::Interrupted => 130,
-        })
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        ExitCode::from(s.code())
     }
 }

@@ -7,6 +7,7 @@ mod canary;
 mod db;
 mod detectors;
 mod exit;
+mod forensic;
 mod progress;
 mod report;
 mod scan;

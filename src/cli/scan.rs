@@ -69,7 +69,7 @@ fn hostname() -> String {
 /// An existing regular file keeps its old mode on open, so it is tightened to 0600. Anything
 /// else (`/dev/null`, a FIFO, a terminal) is written to as it is: changing the mode of a
 /// shared device would break every other program on the host.
-fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
+pub(crate) fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
     let f =
         OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).with_context(|| {
             format!("cannot create output file {}", report::redact_digits(&path.display().to_string()))
@@ -227,6 +227,17 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
             bail!("no such file or directory: {}", report::redact_digits(&p.display().to_string()));
         }
     }
+    if a.forensic {
+        // Before anything is created: no output may land inside a scanned root.
+        super::forensic::check(a)?;
+        job.forensic = true;
+        if super::forensic::euid() != Some(0) && !cli.quiet {
+            super::forensic::eprintln_note(
+                "--forensic: not running as root: files owned by others cannot be opened with O_NOATIME \
+                 nor have their access times set back",
+            );
+        }
+    }
     let mut session = Session::new(cli, &a.report)?;
     job.min_confidence = session.min_confidence;
     job.output_file = session.output_id;
@@ -244,5 +255,19 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
     );
     progress.finish();
     let outcome = outcome?;
-    Ok(session.status(&outcome))
+    let status = session.status(&outcome);
+    if a.forensic {
+        // The report is finished; close it before it is hashed for the manifest.
+        let Session { writer, run, .. } = session;
+        drop(writer);
+        if outcome.atime_lost > 0 && !cli.quiet {
+            super::forensic::eprintln_note(&format!(
+                "--forensic: the access time of {} files or directories changed and could not be set back \
+                 (not their owner, not root)",
+                outcome.atime_lost
+            ));
+        }
+        super::forensic::write_manifest(a, &run, &outcome, status, cli.quiet)?;
+    }
+    Ok(status)
 }

@@ -147,7 +147,7 @@ pub fn run_db(
     if !broken_pipe {
         writer.finish(&summary).map_err(PipelineError::Write)?;
     }
-    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete || sampled, broken_pipe })
+    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete || sampled, broken_pipe, atime_lost: 0 })
 }
 
 /// Connects to each database in turn, lists its tables and queues their parts.

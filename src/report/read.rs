@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{FindingRecord, KeyIn, RunInfo, Summary, TableSummary, redact_digits};
+use super::{Evidence, FindingRecord, KeyIn, RunInfo, Summary, TableSummary, redact_digits};
 use crate::finding::{Class, Confidence, Element, Finding, Fingerprint, MAX_PAN_LEN, MaskedView, Signal};
 use crate::source::{Skip, SkipKind};
 
@@ -27,6 +27,8 @@ pub enum Record {
     Table(TableSummary),
     /// The closing summary.
     Summary(Summary),
+    /// What a file with findings looked like when read (`scan --forensic`).
+    Evidence(Box<Evidence>),
     /// A record type this version does not know (written by a newer version): ignored.
     Unknown,
 }
@@ -226,6 +228,14 @@ impl Record {
                 Record::Table(t)
             }
             "summary" => Record::Summary(serde_json::from_slice(line).map_err(|e| shape(&e))?),
+            "evidence" => {
+                let mut ev: Evidence = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+                // A hash is 64 hex digits; anything else is not kept (it could hold a number).
+                if ev.sha256.as_ref().is_some_and(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit())) {
+                    ev.sha256 = None;
+                }
+                Record::Evidence(Box::new(ev.cleaned()))
+            }
             _ => Record::Unknown,
         })
     }

@@ -4,7 +4,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use super::{FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, Summary, TableSummary};
+use super::{Evidence, FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, Summary, TableSummary};
 use crate::finding::Confidence;
 use crate::source::Skip;
 
@@ -129,6 +129,52 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         )?;
         if let Some(ctx) = &f.context {
             writeln!(self.out, "    | {}", sanitize(ctx))?;
+        }
+        Ok(())
+    }
+
+    fn evidence(&mut self, ev: &Evidence) -> io::Result<()> {
+        // Under the file's findings; an archive's findings are listed under its members,
+        // so the archive on disk is named.
+        if self.last_path.as_deref() != Some(ev.path.as_str()) {
+            let label = if self.ja() { "証拠" } else { "evidence for" };
+            writeln!(self.out, "  {label} {}:", self.paint("35", &sanitize(&ev.path)))?;
+        }
+        let owner = format!(
+            "{}:{} ({}:{})",
+            sanitize(ev.user.as_deref().unwrap_or("?")),
+            sanitize(ev.group.as_deref().unwrap_or("?")),
+            ev.uid,
+            ev.gid
+        );
+        writeln!(
+            self.out,
+            "  sha256 {}  {} bytes  mode {}  owner {owner}  inode {} dev {}",
+            ev.sha256.as_deref().unwrap_or("(not read)"),
+            ev.size,
+            sanitize(&ev.mode),
+            ev.inode,
+            ev.device
+        )?;
+        writeln!(
+            self.out,
+            "  mtime {}  ctime {}  atime {}",
+            sanitize(&ev.mtime),
+            sanitize(&ev.ctime),
+            sanitize(&ev.atime)
+        )?;
+        let mut notes = Vec::new();
+        if ev.changed_during_scan {
+            notes.push(self.paint("1;31", "CHANGED DURING SCAN"));
+        }
+        if ev.atime_restored {
+            notes.push("atime set back (ctime changed)".to_owned());
+        }
+        if !ev.atime_preserved {
+            notes.push(self.paint("33", "atime changed and not set back"));
+        }
+        if !notes.is_empty() {
+            writeln!(self.out, "  {}", notes.join(", "))?;
         }
         Ok(())
     }
