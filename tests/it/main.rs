@@ -11,6 +11,7 @@ mod containers;
 mod db;
 mod detectors;
 mod encodings;
+mod forensic;
 mod html;
 mod noleak;
 mod office;
