@@ -136,9 +136,11 @@ impl<W: Write + Send> ReportWriter for Text<W> {
     fn evidence(&mut self, ev: &Evidence) -> io::Result<()> {
         // Under the file's findings; an archive's findings are listed under its members,
         // so the archive on disk is named.
-        if self.last_path.as_deref() != Some(ev.path.as_str()) {
-            let label = if self.ja() { "証拠" } else { "evidence for" };
-            writeln!(self.out, "  {label} {}:", self.paint("35", &sanitize(&ev.path)))?;
+        let label = if self.ja() { "証拠" } else { "evidence" };
+        if self.last_path.as_deref() == Some(ev.path.as_str()) {
+            writeln!(self.out, "  {label}:")?;
+        } else {
+            writeln!(self.out, "  {label} ({}):", self.paint("35", &sanitize(&ev.path)))?;
         }
         let owner = format!(
             "{}:{} ({}:{})",
@@ -149,7 +151,7 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         );
         writeln!(
             self.out,
-            "  sha256 {}  {} bytes  mode {}  owner {owner}  inode {} dev {}",
+            "    sha256 {}  {} bytes  mode {}  owner {owner}  inode {} dev {}",
             ev.sha256.as_deref().unwrap_or("(not read)"),
             ev.size,
             sanitize(&ev.mode),
@@ -174,7 +176,7 @@ impl<W: Write + Send> ReportWriter for Text<W> {
             notes.push(self.paint("33", "atime changed and not set back"));
         }
         if !notes.is_empty() {
-            writeln!(self.out, "  {}", notes.join(", "))?;
+            writeln!(self.out, "    {}", notes.join(", "))?;
         }
         Ok(())
     }
