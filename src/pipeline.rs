@@ -368,8 +368,7 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
                         empty_piece(&p)
                     },
                 );
-                let m = panic::catch_unwind(AssertUnwindSafe(|| piece_done(ctx, &p, m)))
-                    .unwrap_or_else(|_| empty_piece(&p));
+                let m = piece_done(ctx, &p, m);
                 ctx.pending_pieces.fetch_sub(1, Ordering::Release);
                 Some(m)
             }

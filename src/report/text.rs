@@ -160,7 +160,7 @@ impl<W: Write + Send> ReportWriter for Text<W> {
         )?;
         writeln!(
             self.out,
-            "  mtime {}  ctime {}  atime {}",
+            "    mtime {}  ctime {}  atime {}",
             sanitize(&ev.mtime),
             sanitize(&ev.ctime),
             sanitize(&ev.atime)
@@ -363,5 +363,59 @@ impl<W: Write> Text<W> {
             writeln!(self.out, "  … {} more", self.tables_total - tables.len() as u64)?;
         }
         writeln!(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Class, Element};
+    use crate::report::test_record;
+
+    fn evidence(path: &str) -> Evidence {
+        Evidence {
+            path: path.into(),
+            size: 43,
+            mtime: "2026-12-06T00:08:14.215110187Z".into(),
+            ctime: "2026-12-06T00:08:14.219110188Z".into(),
+            atime: "2001-01-01T00:00:00.000000000Z".into(),
+            uid: 33,
+            gid: 33,
+            user: Some("www-data".into()),
+            group: None,
+            mode: "0640".into(),
+            inode: 4,
+            device: 40,
+            sha256: Some("ab".repeat(32)),
+            changed_during_scan: true,
+            atime_restored: true,
+            atime_preserved: true,
+        }
+    }
+
+    /// The evidence block sits under the file's findings; an archive's names the file on
+    /// disk, since its findings are listed under member paths.
+    #[test]
+    fn evidence_block_follows_the_findings() {
+        let mut out = Vec::new();
+        {
+            let mut w = Text::new(&mut out, false, Lang::En);
+            w.finding(&test_record("/srv/a.txt", Class::Pan, Confidence::High, &[Element::Pan], 1)).unwrap();
+            w.evidence(&evidence("/srv/a.txt")).unwrap();
+            w.finding(&test_record("/srv/b.zip!x.csv", Class::Pan, Confidence::High, &[Element::Pan], 2)).unwrap();
+            w.evidence(&evidence("/srv/b.zip")).unwrap();
+            w.flush().unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "/srv/a.txt");
+        assert_eq!(lines[2], "  evidence:");
+        assert_eq!(
+            lines[3],
+            format!("    sha256 {}  43 bytes  mode 0640  owner www-data:? (33:33)  inode 4 dev 40", "ab".repeat(32))
+        );
+        assert!(lines[4].starts_with("    mtime 2026-12-06T00:08:14.215110187Z  ctime "), "{text}");
+        assert_eq!(lines[5], "    CHANGED DURING SCAN, atime set back (ctime changed)");
+        assert!(text.contains("  evidence (/srv/b.zip):\n"), "{text}");
     }
 }
