@@ -33,14 +33,15 @@ pub use db::{DbJob, run_db};
 pub use memo::{Memo, Resume};
 
 use crate::finding::{Confidence, Fingerprint};
-use crate::report::{FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
+use crate::report::{Evidence, FindingRecord, ReportWriter, RunInfo, Summary, redact_digits};
 use crate::scan::Scanner;
 use crate::source::file::{self, Hit, Piece, PieceStats, Probe, Reader};
+use crate::source::forensic::{self, AtimeLog, Owners, Stamp};
 use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::throttle::{Throttle, Throttled};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
-use crate::state::{CachedFile, FileMark, Stamp};
+use crate::state::{CachedFile, FileMark, Stamp as StateStamp};
 use crate::triage::{Triage, Verdict};
 use memo::{MemoWriter, Totals};
 
@@ -76,6 +77,10 @@ pub struct ScanJob {
     /// `--max-rate`: every byte read from disk is charged to this bucket, shared by all
     /// workers (`None`: no limit).
     pub throttle: Option<Arc<Throttle>>,
+    /// Forensic mode (`--forensic`): access times of files, directories and links are
+    /// kept (or set back), and each file with reported findings gets an `evidence`
+    /// record (stat before and after, owner names, SHA-256 of its content).
+    pub forensic: bool,
 }
 
 impl ScanJob {
@@ -101,6 +106,7 @@ impl ScanJob {
             items: ItemLimits::default(),
             memo: None,
             throttle: None,
+            forensic: false,
         }
     }
 }
@@ -132,6 +138,9 @@ pub struct Outcome {
     /// Problems that did not stop the run (the state file or resume journal could not
     /// be written), for the command line to show.
     pub warnings: Vec<String>,
+    /// Forensic mode: files, directories and links whose access time a read changed and
+    /// that could not be set back (not the owner, not privileged).
+    pub atime_lost: u64,
 }
 
 /// A failure that stops the run (not a per-file problem).
@@ -162,6 +171,16 @@ struct PieceJob {
     piece: Piece,
     probe: Arc<Probe>,
     mark: Option<FileMark>,
+    /// Forensic mode: what the pieces of this file share.
+    track: Option<Arc<SplitTrack>>,
+}
+
+/// The pieces of one split file in forensic mode: the worker that finishes the last one
+/// hashes the file (when any piece had reported findings) and sets its atime back.
+struct SplitTrack {
+    before: Stamp,
+    remaining: AtomicUsize,
+    reported: AtomicBool,
 }
 
 enum Msg {
@@ -177,6 +196,9 @@ enum Msg {
         /// Read whole without a problem (a failed piece, or a skip inside an archive,
         /// makes it false): only such files are kept in the state.
         clean: bool,
+        /// Forensic mode: the file's evidence record, carried by one of its pieces (the
+        /// writer writes it after the file's last finding).
+        evidence: Option<Box<Evidence>>,
     },
     /// An unchanged file, taken from the previous state.
     Cached {
@@ -206,6 +228,10 @@ struct Ctx<'a> {
     pieces_tx: Sender<PieceJob>,
     pending_pieces: &'a AtomicUsize,
     next_file_id: &'a AtomicU64,
+    /// Forensic mode: owner names for evidence records (`None`: not forensic).
+    owners: Option<&'a Owners>,
+    /// Forensic mode: files whose access time moved and could not be set back.
+    atime_lost: &'a AtomicU64,
 }
 
 /// Runs a file scan to completion (or cancellation), writing through `writer`.
@@ -243,6 +269,13 @@ pub fn run_scan(
     let pending_pieces = AtomicUsize::new(0);
     let next_file_id = AtomicU64::new(0);
     let walk_error: std::sync::Mutex<Option<walk::WalkError>> = std::sync::Mutex::new(None);
+    // Forensic mode: directories' and links' access times, noted as the walk meets them
+    // and set back once every worker is done; owner names for evidence records.
+    let atimes = job.forensic.then(|| Arc::new(AtimeLog::new()));
+    let owners = job.forensic.then(Owners::load);
+    let atime_lost = AtomicU64::new(0);
+    let mut walk_opts = job.walk.clone();
+    walk_opts.atimes.clone_from(&atimes);
 
     let mut state = WriterState::new(job.min_confidence, triage);
     if let Some(sf) = so_far.flatten() {
@@ -261,6 +294,7 @@ pub fn run_scan(
     }
     state.memo = memo;
     state.cancel = Some(cancel);
+    state.forensic = job.forensic;
     let write_result = std::thread::scope(|s| {
         // Walker.
         let walk_results = results_tx.clone();
@@ -270,7 +304,7 @@ pub fn run_scan(
                 Entry::File(p) => send_unless_cancelled(&jobs_tx, Job::File(p), cancel),
                 Entry::Skipped(sk) => walk_results.send(Msg::Skip(sk)).is_ok(),
             };
-            if let Err(e) = walk::walk(&job.roots, &job.walk, cancel, &visit) {
+            if let Err(e) = walk::walk(&job.roots, &walk_opts, cancel, &visit) {
                 *walk_error.lock().expect("walk error lock") = Some(e);
             }
         });
@@ -278,8 +312,19 @@ pub fn run_scan(
         // the pool is done.
         let (jobs_rx, pieces_rx) = (&jobs_rx, &pieces_rx);
         let (pool, pending_pieces, next_file_id) = (&pool, &pending_pieces, &next_file_id);
+        let (owners, atime_lost) = (owners.as_ref(), &atime_lost);
         s.spawn(move || {
-            let ctx = Ctx { job, scanner, cancel, results: results_tx, pieces_tx, pending_pieces, next_file_id };
+            let ctx = Ctx {
+                job,
+                scanner,
+                cancel,
+                results: results_tx,
+                pieces_tx,
+                pending_pieces,
+                next_file_id,
+                owners,
+                atime_lost,
+            };
             let ctx = &ctx;
             pool.scope(|rs| {
                 for _ in 0..threads {
@@ -296,6 +341,10 @@ pub fn run_scan(
         }
         r
     });
+    let mut atime_lost = atime_lost.into_inner();
+    if let Some(log) = &atimes {
+        atime_lost += log.restore().failed.len() as u64;
+    }
     if let Some(e) = walk_error.into_inner().expect("walk error lock") {
         return Err(e.into());
     }
@@ -329,7 +378,7 @@ pub fn run_scan(
     };
     let summary = finish(writer, state.triage, summary, broken_pipe)?;
     let warnings = state.memo.take().map(|m| m.close(!interrupted)).unwrap_or_default();
-    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe, warnings })
+    Ok(Outcome { summary, worst: state.worst, incomplete: state.incomplete, broken_pipe, warnings, atime_lost })
 }
 
 /// Writes the baseline's resolved findings (a finished run only) and the summary, with
@@ -419,6 +468,7 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
                         empty_piece(&p)
                     },
                 );
+                let m = piece_done(ctx, &p, m);
                 ctx.pending_pieces.fetch_sub(1, Ordering::Release);
                 Some(m)
             }
@@ -455,7 +505,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             && let Ok(meta) = std::fs::metadata(path)
             && meta.is_file()
             && !ctx.job.is_own(&meta)
-            && let Some(file) = prev.lookup(&FileMark { key, stamp: Stamp::of(&meta) })
+            && let Some(file) = prev.lookup(&FileMark { key, stamp: StateStamp::of(&meta) })
         {
             return Some(Msg::Cached { path: shown, file });
         }
@@ -487,16 +537,23 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             kind: SkipKind::Limit,
         }));
     }
+    // Forensic mode: the file as found, before any read.
+    let before = ctx.owners.is_some().then(|| Stamp::of(&meta));
     let file_id = ctx.next_file_id.fetch_add(1, Ordering::Relaxed);
     // Stamped before reading: a file that changes while read looks changed next time.
-    let mark = key.map(|key| FileMark { key, stamp: Stamp::of(&meta) });
+    let mark = key.map(|key| FileMark { key, stamp: StateStamp::of(&meta) });
     // Small files are read whole, once: the same bytes decide what the file is and are
     // scanned from memory. One byte more than the size tells a file that grew.
     let small = meta.len() < SMALL_FILE;
     let want = if small { usize::try_from(meta.len()).unwrap_or(0) + 1 } else { item::HEAD_BYTES };
     let head = match file::read_head(&file, want) {
         Ok(h) => h,
-        Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
+        Err(e) => {
+            if let Some(b) = &before {
+                let _ = forensic_done(ctx, &file, b, &shown, false, None);
+            }
+            return Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e)));
+        }
     };
     if let Some(t) = &ctx.job.throttle {
         t.take(head.len() as u64, ctx.cancel);
@@ -504,7 +561,9 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let kind = Kind::of(&head, &name);
     if kind != Kind::Plain {
-        let clean = scan_item(ctx, reader, &shown, path, file, meta.len(), kind, file_id);
+        let mut file = file;
+        let item = scan_item(ctx, reader, &shown, path, &mut file, meta.len(), kind, file_id);
+        let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, item.reported, None));
         return Some(Msg::Done {
             path: shown,
             file_id,
@@ -513,7 +572,8 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
             hits: Vec::new(),
             stats: PieceStats::default(),
             mark,
-            clean,
+            clean: item.clean,
+            evidence,
         });
     }
     if small && head.len() < want {
@@ -521,8 +581,13 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         // than reading it again.
         let mut hits = Vec::new();
         let mut bytes: &[u8] = &head;
-        return match reader.scan_stream(&mut bytes, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-            Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true }),
+        let scanned = reader.scan_stream(&mut bytes, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
+        let reported = scanned.is_ok() && reportable(ctx, &hits);
+        let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, Some(&head)));
+        return match scanned {
+            Ok(stats) => {
+                Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true, evidence })
+            }
             Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
         };
     }
@@ -532,6 +597,9 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
         let probe = Arc::new(Probe::of(&head, ctx.scanner));
         let pieces = Piece::split(meta.len(), ctx.job.piece_size);
         let count = pieces.len();
+        let track = before.map(|before| {
+            Arc::new(SplitTrack { before, remaining: AtomicUsize::new(count), reported: AtomicBool::new(false) })
+        });
         let mut first = None;
         for (index, piece) in pieces.into_iter().enumerate() {
             let pj = PieceJob {
@@ -543,6 +611,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
                 piece,
                 probe: probe.clone(),
                 mark,
+                track: track.clone(),
             };
             if index == 0 {
                 first = Some(pj);
@@ -553,36 +622,100 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
                 }
             }
         }
-        return first.map(|p| scan_one_piece(ctx, reader, &p));
+        return first.map(|p| {
+            let m = scan_one_piece(ctx, reader, &p);
+            piece_done(ctx, &p, m)
+        });
     }
     let mut hits = Vec::new();
-    match reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-        Ok(stats) => Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true }),
+    let scanned = reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
+    let reported = scanned.is_ok() && reportable(ctx, &hits);
+    let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, None));
+    match scanned {
+        Ok(stats) => {
+            Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true, evidence })
+        }
         Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
     }
 }
 
+/// Whether any of `hits` will be reported (is at or above `--min-confidence`).
+fn reportable(ctx: &Ctx<'_>, hits: &[Hit]) -> bool {
+    hits.iter().any(|h| h.finding.confidence >= ctx.job.min_confidence)
+}
+
+/// Forensic mode, once a file has been read: hashes it when it has reported findings
+/// (from `whole` when it was read in one piece, else in a second pass through the same
+/// descriptor), stats it again, sets its access time back if a read moved it, and
+/// returns its evidence record (only for a file with reported findings).
+fn forensic_done(
+    ctx: &Ctx<'_>,
+    file: &File,
+    before: &Stamp,
+    shown: &str,
+    reported: bool,
+    whole: Option<&[u8]>,
+) -> Option<Box<Evidence>> {
+    let owners = ctx.owners?;
+    let sha = if !reported {
+        None
+    } else if let Some(bytes) = whole {
+        Some(forensic::sha256_bytes(bytes))
+    } else {
+        let mut buf = Vec::new();
+        match forensic::sha256_of(file, &mut buf, ctx.cancel) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = ctx.results.send(Msg::Skip(Skip::io(shown, "cannot read for its sha256 (forensic)", &e)));
+                None
+            }
+        }
+    };
+    let (after, atime) = forensic::settle(file, before);
+    if atime.lost {
+        ctx.atime_lost.fetch_add(1, Ordering::Relaxed);
+    }
+    reported.then(|| Box::new(forensic::evidence(shown, before, after.as_ref(), sha, atime, owners)))
+}
+
+/// After a piece was scanned (forensic mode): notes whether it had reported findings, and
+/// when it is the last piece of its file to finish, settles the file and attaches its
+/// evidence record to this piece's message.
+fn piece_done(ctx: &Ctx<'_>, p: &PieceJob, mut msg: Msg) -> Msg {
+    let Some(track) = &p.track else { return msg };
+    let Msg::Done { hits, evidence, .. } = &mut msg else { return msg };
+    if reportable(ctx, hits) {
+        track.reported.store(true, Ordering::Release);
+    }
+    if track.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+        *evidence = forensic_done(ctx, &p.file, &track.before, &p.path, track.reported.load(Ordering::Acquire), None);
+    }
+    msg
+}
+
 /// An archive or mail file: every leaf and skip goes to the writer as it is found, so a
-/// large archive never holds its results in memory. Returns whether nothing was skipped.
+/// large archive never holds its results in memory.
 #[allow(clippy::too_many_arguments)] // the file as the worker found it: one call site
 fn scan_item(
     ctx: &Ctx<'_>,
     reader: &mut Reader,
     shown: &str,
     path: &Path,
-    mut file: File,
+    file: &mut File,
     size: u64,
     kind: Kind,
     file_id: u64,
-) -> bool {
+) -> ItemDone {
     let results = &ctx.results;
     let mut skips = 0usize;
+    let mut reported = false;
     let mut items = ItemScanner {
         reader,
         scanner: ctx.scanner,
         cancel: ctx.cancel,
         limits: &ctx.job.items,
         leaf: &mut |leaf| {
+            reported |= reportable(ctx, &leaf.hits);
             let path: Arc<str> = Arc::from(redact_digits(&leaf.path).as_ref());
             // Table and column names are data too: a column may be named after a PAN.
             let redact = |s: Option<String>| s.map(|s| redact_digits(&s).into_owned());
@@ -608,11 +741,19 @@ fn scan_item(
                 // SQLite reads the file by name, past any reader of ours: charge its size.
                 t.take(size, ctx.cancel);
             }
-            items.file(shown, path, &mut Throttled::new(&mut file, t, ctx.cancel), kind);
+            items.file(shown, path, &mut Throttled::new(file, t, ctx.cancel), kind);
         }
-        None => items.file(shown, path, &mut file, kind),
+        None => items.file(shown, path, file, kind),
     }
-    skips == 0
+    ItemDone { clean: skips == 0, reported }
+}
+
+/// How an archive or mail file went.
+struct ItemDone {
+    /// Nothing in it was skipped (it may be kept in the state).
+    clean: bool,
+    /// A leaf had findings that will be reported (forensic evidence).
+    reported: bool,
 }
 
 /// A piece that yielded nothing (its read failed or its scan panicked, reported apart):
@@ -627,6 +768,7 @@ fn empty_piece(p: &PieceJob) -> Msg {
         stats: PieceStats::default(),
         mark: p.mark,
         clean: false,
+        evidence: None,
     }
 }
 
@@ -642,6 +784,7 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
             stats,
             mark: p.mark,
             clean: true,
+            evidence: None,
         },
         Err(e) => {
             // A read error in one piece: report it, and give the writer an empty piece
@@ -687,6 +830,9 @@ struct WriterState<'t> {
     file: Option<u64>,
     /// The run's cancel flag (`run_scan`).
     cancel: Option<&'t AtomicBool>,
+    /// Forensic mode: files (ids) with a finding written, awaiting their evidence.
+    forensic: bool,
+    written: HashSet<u64>,
 }
 
 /// Where in a database a leaf's findings are (both `None` for files and members).
@@ -703,6 +849,8 @@ struct SplitFile {
     waiting: BTreeMap<usize, (Vec<Hit>, PieceStats)>,
     /// A piece failed.
     spoiled: bool,
+    /// Forensic mode: the file's evidence record, written after its last piece.
+    evidence: Option<Box<Evidence>>,
 }
 
 impl<'t> WriterState<'t> {
@@ -724,6 +872,8 @@ impl<'t> WriterState<'t> {
             memo: None,
             file: None,
             cancel: None,
+            forensic: false,
+            written: HashSet::new(),
         }
     }
 
@@ -801,10 +951,13 @@ impl<'t> WriterState<'t> {
                 self.emit(&path, cell, &decoders, hits, stats, 0, writer, counters)
             }
             Msg::Cached { path, file } => self.replay(&path, &file, writer, counters),
-            Msg::Done { path, file_id, index, count, hits, stats, mark, clean } => {
+            Msg::Done { path, file_id, index, count, hits, stats, mark, clean, evidence } => {
                 self.file = Some(file_id);
                 if count == 1 {
                     self.emit(&path, Cell::default(), &[], hits, stats, 0, writer, counters)?;
+                    if let Some(ev) = evidence {
+                        self.evidence(file_id, &ev, writer)?;
+                    }
                     self.files += 1;
                     counters.files.fetch_add(1, Ordering::Relaxed);
                     let whole = !self.cancelled();
@@ -816,6 +969,9 @@ impl<'t> WriterState<'t> {
                 let entry = self.split.entry(file_id).or_default();
                 entry.spoiled |= !clean;
                 entry.waiting.insert(index, (hits, stats));
+                if evidence.is_some() {
+                    entry.evidence = evidence;
+                }
                 while let Some(sf) = self.split.get_mut(&file_id) {
                     let Some((hits, stats)) = sf.waiting.remove(&sf.next) else { break };
                     let lines_before = sf.lines_before;
@@ -824,7 +980,11 @@ impl<'t> WriterState<'t> {
                     let finished = sf.next == count;
                     self.emit(&path, Cell::default(), &[], hits, stats, lines_before, writer, counters)?;
                     if finished {
-                        let spoiled = self.split.remove(&file_id).is_some_and(|sf| sf.spoiled);
+                        let sf = self.split.remove(&file_id);
+                        let spoiled = sf.as_ref().is_some_and(|sf| sf.spoiled);
+                        if let Some(ev) = sf.and_then(|sf| sf.evidence) {
+                            self.evidence(file_id, &ev, writer)?;
+                        }
                         self.files += 1;
                         counters.files.fetch_add(1, Ordering::Relaxed);
                         let whole = !self.cancelled();
@@ -897,6 +1057,12 @@ impl<'t> WriterState<'t> {
         Ok(())
     }
 
+    /// A file's evidence record, written when a finding of it was (the worker judged by
+    /// `--min-confidence` only; the allowlist or baseline may have left them all out).
+    fn evidence(&mut self, file_id: u64, ev: &Evidence, writer: &mut dyn ReportWriter) -> std::io::Result<()> {
+        if self.written.remove(&file_id) { writer.evidence(ev) } else { Ok(()) }
+    }
+
     /// Counts and writes one finding of the current file.
     fn report(
         &mut self,
@@ -927,6 +1093,11 @@ impl<'t> WriterState<'t> {
             }
         }
         counters.findings.fetch_add(1, Ordering::Relaxed);
+        if self.forensic
+            && let Some(id) = self.file
+        {
+            self.written.insert(id);
+        }
         writer.finding(rec)
     }
 
@@ -1099,6 +1270,7 @@ mod tests {
         let (results, results_rx) = bounded(4);
         let (pieces_tx, _pieces_rx) = unbounded();
         let (cancel, pending, ids) = (AtomicBool::new(false), AtomicUsize::new(0), AtomicU64::new(0));
+        let lost = AtomicU64::new(0);
         let ctx = Ctx {
             job: &job,
             scanner: &scanner,
@@ -1107,6 +1279,8 @@ mod tests {
             pieces_tx,
             pending_pieces: &pending,
             next_file_id: &ids,
+            owners: None,
+            atime_lost: &lost,
         };
         let Some(Msg::Skip(skip)) = scan_file(&ctx, &mut Reader::new(), &path) else {
             panic!("expected a skip for a deleted file")

@@ -35,6 +35,16 @@ pub fn rfc3339(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// RFC 3339 UTC timestamp with nanoseconds of a file time (`st_mtime`, `st_mtime_nsec`),
+/// e.g. `2026-11-23T10:00:00.123456789Z`; times before 1970 are written as such.
+pub fn rfc3339_nanos(secs: i64, nanos: i64) -> String {
+    let secs = secs + nanos.div_euclid(1_000_000_000);
+    let nanos = nanos.rem_euclid(1_000_000_000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// Day count since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -73,6 +83,14 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_392_000 + 3_723), "2026-11-23T01:02:03Z");
         assert!(current_year() >= 2026);
+    }
+
+    #[test]
+    fn nanosecond_times() {
+        assert_eq!(rfc3339_nanos(0, 0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc3339_nanos(1_795_392_000 + 3_723, 123_456_789), "2026-11-23T01:02:03.123456789Z");
+        assert_eq!(rfc3339_nanos(-1, 500_000_000), "1969-12-31T23:59:59.500000000Z");
+        assert_eq!(rfc3339_nanos(10, 1_000_000_001), "1970-01-01T00:00:11.000000001Z");
     }
 
     #[test]

@@ -220,7 +220,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, help_heading = "Forensic")]
     pub(crate) forensic: bool,
 
-    /// Where --forensic writes the run manifest [default: REPORT.manifest.json].
+    /// Where --forensic writes the run manifest [default: REPORT.manifest.json next to -o
+    /// REPORT; none when the report goes to stdout].
     #[arg(long, value_name = "FILE", requires = "forensic", help_heading = "Forensic")]
     pub(crate) manifest: Option<PathBuf>,
 }

@@ -9,6 +9,7 @@ mod config;
 mod db;
 mod detectors;
 mod exit;
+mod forensic;
 mod progress;
 mod report;
 mod scan;

@@ -78,7 +78,7 @@ fn hostname() -> String {
 /// An existing regular file keeps its old mode on open, so it is tightened to 0600. Anything
 /// else (`/dev/null`, a FIFO, a terminal) is written to as it is: changing the mode of a
 /// shared device would break every other program on the host.
-fn create_output(path: &Path, append: bool) -> anyhow::Result<std::fs::File> {
+pub(crate) fn create_output(path: &Path, append: bool) -> anyhow::Result<std::fs::File> {
     let f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -451,6 +451,17 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
             bail!("no such file or directory: {}", report::redact_digits(&p.display().to_string()));
         }
     }
+    if a.forensic {
+        // Before anything is created: no output may land inside a scanned root.
+        super::forensic::check(a)?;
+        job.forensic = true;
+        if super::forensic::euid() != Some(0) && !cli.quiet {
+            super::forensic::eprintln_note(
+                "--forensic: not running as root: files owned by others cannot be opened with O_NOATIME \
+                 nor have their access times set back",
+            );
+        }
+    }
     if (a.state.is_some() || a.resume.is_some()) && a.report.fingerprint_key.is_none() {
         bail!(
             "--state and --resume need --fingerprint-key FILE: files are named in them by a keyed hash, so the key \
@@ -519,7 +530,22 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
         session.triage.as_mut(),
     );
     progress.finish();
+    // Forensic mode needs the outcome after the run has ended (for the manifest).
+    let kept = if a.forensic { outcome.as_ref().ok().cloned() } else { None };
     let status = session.end(cli.quiet, outcome, &counters)?;
+    if let Some(outcome) = kept {
+        // The report is finished; close it before it is hashed for the manifest.
+        let Session { writer, run, .. } = session;
+        drop(writer);
+        if outcome.atime_lost > 0 && !cli.quiet {
+            super::forensic::eprintln_note(&format!(
+                "--forensic: the access time of {} files or directories changed and could not be set back \
+                 (not their owner, not root)",
+                outcome.atime_lost
+            ));
+        }
+        super::forensic::write_manifest(a, &run, &outcome, status, cli.quiet)?;
+    }
     Ok(status)
 }
 

@@ -160,6 +160,7 @@ pub fn run_db(
         incomplete: state.incomplete || sampled,
         broken_pipe,
         warnings: Vec::new(),
+        atime_lost: 0,
     })
 }
 

@@ -1,6 +1,6 @@
 //! `--format json`: one JSON document
-//! `{"run":…,"findings":[…],"skipped":[…],"tables":[…],"resolved":[…],"locations":[…],"coverage":…,"summary":…}`
-//! (`tables` only for database scans, `resolved` only with `--baseline`). `locations` is the per-store summary, most urgent
+//! `{"run":…,"findings":[…],"skipped":[…],"tables":[…],"resolved":[…],"evidence":[…],"locations":[…],"coverage":…,"summary":…}`
+//! (`tables` only for database scans, `resolved` only with `--baseline`, `evidence` only for `scan --forensic`). `locations` is the per-store summary, most urgent
 //! first, in the shape of PCI DSS 12.5.2 (see [`super::stores`]); `coverage` says in one
 //! place how much of the scope was read and whether a clean result is evidence of absence.
 //! Findings are streamed into the array as they come; skipped items are kept until the
@@ -11,7 +11,7 @@ use std::io::{self, BufWriter, Write};
 use serde::Serialize;
 
 use super::stores::{Action, Example, Protection, Store, StoreKind, Stores};
-use super::{Counts, FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
+use super::{Counts, Evidence, FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
 use crate::finding::{Confidence, Element};
 use crate::source::{Skip, SkipKind};
 
@@ -161,6 +161,8 @@ pub struct Json<W: Write> {
     first: bool,
     skipped: Vec<Skip>,
     tables: Vec<TableSummary>,
+    /// Evidence records (`scan --forensic`), one per file with findings.
+    evidence: Vec<Evidence>,
     stores: Stores,
     /// Baseline findings not found again, serialized as they came.
     resolved: Vec<u8>,
@@ -176,6 +178,7 @@ impl<W: Write> Json<W> {
             tables: Vec::new(),
             stores: Stores::new(),
             resolved: Vec::new(),
+            evidence: Vec::new(),
         }
     }
 }
@@ -218,6 +221,11 @@ impl<W: Write + Send> ReportWriter for Json<W> {
         Ok(())
     }
 
+    fn evidence(&mut self, ev: &Evidence) -> io::Result<()> {
+        self.evidence.push(ev.clone());
+        Ok(())
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         self.out.write_all(b"\n],\"skipped\":")?;
         let skipped: Vec<SkipJson<'_>> = self.skipped.iter().map(SkipJson::new).collect();
@@ -230,6 +238,10 @@ impl<W: Write + Send> ReportWriter for Json<W> {
             self.out.write_all(b",\"resolved\":[")?;
             self.out.write_all(&self.resolved)?;
             self.out.write_all(b"\n]")?;
+        }
+        if !self.evidence.is_empty() {
+            self.out.write_all(b",\"evidence\":")?;
+            serde_json::to_writer(&mut self.out, &self.evidence)?;
         }
         self.out.write_all(b",\"locations\":")?;
         let stores = std::mem::take(&mut self.stores).sorted();

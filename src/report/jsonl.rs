@@ -4,7 +4,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use super::{FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
+use super::{Evidence, FindingJson, FindingRecord, ReportWriter, RunInfo, SkipJson, Summary, TableSummary};
 use crate::source::Skip;
 
 /// The JSONL writer.
@@ -56,6 +56,10 @@ impl<W: Write + Send> ReportWriter for Jsonl<W> {
 
     fn table(&mut self, table: &TableSummary) -> io::Result<()> {
         self.record(&Tagged { ty: "table", inner: table })
+    }
+
+    fn evidence(&mut self, ev: &Evidence) -> io::Result<()> {
+        self.record(&Tagged { ty: "evidence", inner: ev })
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {

@@ -345,6 +345,8 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
 
     // Pass 2: the same decisions, this time writing.
     let mut seen = Seen::default();
+    // The same file's evidence from an input given twice is written once.
+    let mut seen_evidence = HashSet::new();
     let mut skipped = 0u64;
     let mut incomplete = false;
     // Findings each run's baseline had and the run did not find again: kept for the end,
@@ -380,6 +382,16 @@ pub fn merge(inputs: &[Input<'_>], writer: &mut dyn ReportWriter, opts: &MergeOp
                             s.path = format!("{host}:{}", s.path);
                         }
                         writer.skipped(&s).map_err(MergeError)?;
+                    }
+                    Record::Evidence(ev)
+                        if started
+                            && seen_evidence.insert((host.clone(), ev.path.clone(), ev.inode, ev.sha256.clone())) =>
+                    {
+                        let mut ev = ev;
+                        if prefix_host {
+                            ev.path = format!("{host}:{}", ev.path);
+                        }
+                        writer.evidence(&ev).map_err(MergeError)?;
                     }
                     Record::Table(t) if started && seen.tables.insert(table_key(&host, &t)) => {
                         let mut t = t;

@@ -5,9 +5,11 @@
 //! full PAN, expiry or security code can reach a report.
 
 pub mod csv;
+pub mod evidence;
 pub mod html;
 pub mod json;
 pub mod jsonl;
+pub mod manifest;
 pub mod merge;
 pub mod read;
 pub mod sarif;
@@ -23,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use crate::finding::{Class, Confidence, Element, Finding, Fingerprint, Signal};
 use crate::scan::luhn;
 use crate::source::{RowKey, Skip, SkipKind};
+
+pub use self::evidence::Evidence;
 
 /// Output formats of `scan`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -445,6 +449,11 @@ pub trait ReportWriter: Send {
     /// A finding of the baseline (`--baseline`) not found again, after every finding and
     /// before [`ReportWriter::finish`]. Formats without a place for it ignore it.
     fn resolved(&mut self, _rec: &FindingRecord) -> io::Result<()> {
+        Ok(())
+    }
+    /// What a file with findings looked like when it was read (`scan --forensic`), after
+    /// its findings. Formats without a place for it ignore it.
+    fn evidence(&mut self, _ev: &Evidence) -> io::Result<()> {
         Ok(())
     }
     /// End of the run.

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{FindingRecord, KeyIn, RunInfo, Summary, TableSummary, redact_digits};
+use super::{Evidence, FindingRecord, KeyIn, RunInfo, Summary, TableSummary, redact_digits};
 use crate::finding::{Class, Confidence, Element, Finding, Fingerprint, MAX_PAN_LEN, MaskedView, Signal};
 use crate::source::{Skip, SkipKind};
 
@@ -29,6 +29,8 @@ pub enum Record {
     Table(TableSummary),
     /// The closing summary.
     Summary(Summary),
+    /// What a file with findings looked like when read (`scan --forensic`).
+    Evidence(Box<Evidence>),
     /// A record type this version does not know (written by a newer version): ignored.
     Unknown,
 }
@@ -234,6 +236,14 @@ impl Record {
                 Record::Table(t)
             }
             "summary" => Record::Summary(serde_json::from_slice(line).map_err(|e| shape(&e))?),
+            "evidence" => {
+                let mut ev: Evidence = serde_json::from_slice(line).map_err(|e| shape(&e))?;
+                // A hash is 64 hex digits; anything else is not kept (it could hold a number).
+                if ev.sha256.as_ref().is_some_and(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit())) {
+                    ev.sha256 = None;
+                }
+                Record::Evidence(Box::new(ev.cleaned()))
+            }
             _ => Record::Unknown,
         })
     }
@@ -327,6 +337,46 @@ mod tests {
             engine: Some("postgres".into()),
             row_key: Some(vec![("z_id".into(), "2".into()), ("a_id".into(), "1".into())]),
         }
+    }
+
+    /// An evidence record written by the JSONL writer is read back whole; digit runs in
+    /// its text fields are masked again, and a "hash" that is not 64 hex digits is dropped.
+    #[test]
+    fn an_evidence_record_round_trips_and_is_cleaned() {
+        use crate::report::ReportWriter as _;
+        let ev = Evidence {
+            path: "/srv/backup.zip".into(),
+            size: 10,
+            mtime: "2026-12-06T00:00:00.000000001Z".into(),
+            ctime: "2026-12-06T00:00:00.000000002Z".into(),
+            atime: "2001-01-01T00:00:00.123456789Z".into(),
+            uid: 0,
+            gid: 0,
+            user: Some("root".into()),
+            group: None,
+            mode: "0644".into(),
+            inode: 12,
+            device: 40,
+            sha256: Some("ab".repeat(32)),
+            changed_during_scan: false,
+            atime_restored: true,
+            atime_preserved: true,
+        };
+        let mut out = Vec::new();
+        crate::report::jsonl::Jsonl::new(&mut out).evidence(&ev).unwrap();
+        assert!(out.starts_with(b"{\"type\":\"evidence\",\"path\""), "{}", String::from_utf8_lossy(&out));
+        let Record::Evidence(back) = Record::parse(out.trim_ascii_end()).unwrap() else { panic!("not evidence") };
+        assert_eq!(*back, ev);
+        let pan = ["4111", "1111", "1111", "1111"].concat();
+        let edited = format!(
+            "{{\"type\":\"evidence\",\"path\":\"/srv/{pan}.txt\",\"size\":1,\"mtime\":\"\",\"ctime\":\"\",\"atime\":\"\",\
+             \"uid\":0,\"gid\":0,\"user\":\"{pan}\",\"group\":null,\"mode\":\"0644\",\"inode\":1,\"device\":1,\
+             \"sha256\":\"{pan}\",\"changed_during_scan\":false,\"atime_restored\":false,\"atime_preserved\":true}}"
+        );
+        let Record::Evidence(back) = Record::parse(edited.as_bytes()).unwrap() else { panic!("not evidence") };
+        assert_eq!(back.path, "/srv/411111******1111.txt");
+        assert_eq!(back.user.as_deref(), Some("411111******1111"));
+        assert_eq!(back.sha256, None);
     }
 
     #[test]

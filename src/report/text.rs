@@ -4,7 +4,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use super::{FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, Summary, TableSummary};
+use super::{Evidence, FindingRecord, KeyJson, Lang, ReportWriter, RunInfo, Summary, TableSummary};
 use crate::finding::Confidence;
 use crate::source::Skip;
 
@@ -161,6 +161,54 @@ impl<W: Write + Send> ReportWriter for Text<W> {
                 f.class.as_str(),
                 f.view.masked()
             ));
+        }
+        Ok(())
+    }
+
+    fn evidence(&mut self, ev: &Evidence) -> io::Result<()> {
+        // Under the file's findings; an archive's findings are listed under its members,
+        // so the archive on disk is named.
+        let label = if self.ja() { "証拠" } else { "evidence" };
+        if self.last_path.as_deref() == Some(ev.path.as_str()) {
+            writeln!(self.out, "  {label}:")?;
+        } else {
+            writeln!(self.out, "  {label} ({}):", self.paint("35", &sanitize(&ev.path)))?;
+        }
+        let owner = format!(
+            "{}:{} ({}:{})",
+            sanitize(ev.user.as_deref().unwrap_or("?")),
+            sanitize(ev.group.as_deref().unwrap_or("?")),
+            ev.uid,
+            ev.gid
+        );
+        writeln!(
+            self.out,
+            "    sha256 {}  {} bytes  mode {}  owner {owner}  inode {} dev {}",
+            ev.sha256.as_deref().unwrap_or("(not read)"),
+            ev.size,
+            sanitize(&ev.mode),
+            ev.inode,
+            ev.device
+        )?;
+        writeln!(
+            self.out,
+            "    mtime {}  ctime {}  atime {}",
+            sanitize(&ev.mtime),
+            sanitize(&ev.ctime),
+            sanitize(&ev.atime)
+        )?;
+        let mut notes = Vec::new();
+        if ev.changed_during_scan {
+            notes.push(self.paint("1;31", "CHANGED DURING SCAN"));
+        }
+        if ev.atime_restored {
+            notes.push("atime set back (ctime changed)".to_owned());
+        }
+        if !ev.atime_preserved {
+            notes.push(self.paint("33", "atime changed and not set back"));
+        }
+        if !notes.is_empty() {
+            writeln!(self.out, "    {}", notes.join(", "))?;
         }
         Ok(())
     }
@@ -377,5 +425,59 @@ impl<W: Write> Text<W> {
             writeln!(self.out, "  … {} more", self.tables_total - tables.len() as u64)?;
         }
         writeln!(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Class, Element};
+    use crate::report::test_record;
+
+    fn evidence(path: &str) -> Evidence {
+        Evidence {
+            path: path.into(),
+            size: 43,
+            mtime: "2026-12-06T00:08:14.215110187Z".into(),
+            ctime: "2026-12-06T00:08:14.219110188Z".into(),
+            atime: "2001-01-01T00:00:00.000000000Z".into(),
+            uid: 33,
+            gid: 33,
+            user: Some("www-data".into()),
+            group: None,
+            mode: "0640".into(),
+            inode: 4,
+            device: 40,
+            sha256: Some("ab".repeat(32)),
+            changed_during_scan: true,
+            atime_restored: true,
+            atime_preserved: true,
+        }
+    }
+
+    /// The evidence block sits under the file's findings; an archive's names the file on
+    /// disk, since its findings are listed under member paths.
+    #[test]
+    fn evidence_block_follows_the_findings() {
+        let mut out = Vec::new();
+        {
+            let mut w = Text::new(&mut out, false, Lang::En);
+            w.finding(&test_record("/srv/a.txt", Class::Pan, Confidence::High, &[Element::Pan], 1)).unwrap();
+            w.evidence(&evidence("/srv/a.txt")).unwrap();
+            w.finding(&test_record("/srv/b.zip!x.csv", Class::Pan, Confidence::High, &[Element::Pan], 2)).unwrap();
+            w.evidence(&evidence("/srv/b.zip")).unwrap();
+            w.flush().unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "/srv/a.txt");
+        assert_eq!(lines[2], "  evidence:");
+        assert_eq!(
+            lines[3],
+            format!("    sha256 {}  43 bytes  mode 0640  owner www-data:? (33:33)  inode 4 dev 40", "ab".repeat(32))
+        );
+        assert!(lines[4].starts_with("    mtime 2026-12-06T00:08:14.215110187Z  ctime "), "{text}");
+        assert_eq!(lines[5], "    CHANGED DURING SCAN, atime set back (ctime changed)");
+        assert!(text.contains("  evidence (/srv/b.zip):\n"), "{text}");
     }
 }

@@ -32,12 +32,20 @@ const HEADER_PROBE: usize = 4096;
 /// (`O_NOATIME` needs ownership or `CAP_FOWNER`), and without blocking should the path
 /// have been swapped for a FIFO since it was listed.
 pub fn open(path: &Path) -> io::Result<File> {
+    open_noting_atime(path).map(|(f, _)| f)
+}
+
+/// [`open`], also saying whether the file was opened with `O_NOATIME` (false: reading it
+/// may update its access time, which forensic mode then sets back).
+pub fn open_noting_atime(path: &Path) -> io::Result<(File, bool)> {
     let flags = libc::O_NOATIME | libc::O_NONBLOCK | libc::O_CLOEXEC;
     match OpenOptions::new().read(true).custom_flags(flags).open(path) {
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)
-        }
-        other => other,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+            .map(|f| (f, false)),
+        other => other.map(|f| (f, true)),
     }
 }
 

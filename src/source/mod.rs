@@ -5,13 +5,15 @@
 //! [`container`] and [`mail`] take archives and mail apart, [`pdf`] takes the text out
 //! of PDF documents, [`sqlite`] reads SQLite database files table by table; [`item`]
 //! ties them together for one item, recursively; [`throttle`] paces disk reads
-//! (`--max-rate`).
+//! (`--max-rate`); [`forensic`] stamps, hashes and sets back access times for
+//! `scan --forensic`.
 //!
 //! Sources never write reports; problems become [`Skip`] records with a reason.
 
 pub mod container;
 pub mod db;
 pub mod file;
+pub mod forensic;
 pub mod item;
 pub mod mail;
 pub mod pdf;

@@ -13,11 +13,13 @@
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
+use super::forensic::AtimeLog;
 use super::{Skip, SkipKind};
 
 /// Walk options.
@@ -33,6 +35,9 @@ pub struct WalkOptions {
     pub excludes: Vec<String>,
     /// Walker threads.
     pub threads: usize,
+    /// Forensic mode: the access time of every directory is noted here before it is
+    /// listed, for the caller to set back after the run.
+    pub atimes: Option<Arc<AtimeLog>>,
 }
 
 /// What the walker hands on.
@@ -210,6 +215,11 @@ pub fn walk(
     }
     let roots: Vec<PathBuf> =
         roots.into_iter().filter(|r| !std::fs::metadata(r).is_ok_and(|m| pseudo.contains(&m.dev()))).collect();
+    if let Some(log) = &opts.atimes {
+        for r in &roots {
+            log.record(r);
+        }
+    }
     let Some((first, rest)) = roots.split_first() else { return Ok(()) };
     let mut builder = WalkBuilder::new(first);
     for r in rest {
@@ -227,9 +237,19 @@ pub fn walk(
     if let Some(ov) = overrides {
         builder.overrides(ov);
     }
+    let atimes = opts.atimes.clone();
     builder.filter_entry(move |entry| {
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-        !(is_dir && entry.metadata().is_ok_and(|m| pseudo.contains(&m.dev())))
+        let keep = !(is_dir && entry.metadata().is_ok_and(|m| pseudo.contains(&m.dev())));
+        // Called while the parent is listed, before this directory is: its access time
+        // is still the one it had before the run.
+        if let Some(log) = &atimes
+            && keep
+            && is_dir
+        {
+            log.record(entry.path());
+        }
+        keep
     });
     builder.build_parallel().run(|| {
         Box::new(|result| {

@@ -269,7 +269,7 @@ pub fn cut_report(report: &Path, offset: u64) -> Result<SoFar, StateError> {
             Record::Summary(_) => {
                 return Err(StateError::Format { path: report.to_owned(), kind: "report", line: lineno });
             }
-            Record::Run(_) | Record::Table(_) | Record::Resolved(_) | Record::Unknown => {}
+            Record::Run(_) | Record::Table(_) | Record::Resolved(_) | Record::Evidence(_) | Record::Unknown => {}
         }
     }
     Ok(so_far)
