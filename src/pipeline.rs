@@ -41,7 +41,7 @@ use crate::source::item::{self, ItemLimits, ItemScanner, Kind};
 use crate::source::throttle::{Throttle, Throttled};
 use crate::source::walk::{self, Entry, WalkOptions};
 use crate::source::{RowKey, Skip, SkipKind};
-use crate::state::{CachedFile, FileMark, Stamp as StateStamp};
+use crate::state::{CachedFile, FileMark, PathKey, Stamp as StateStamp};
 use crate::triage::{Triage, Verdict};
 use memo::{MemoWriter, Totals};
 
@@ -158,7 +158,8 @@ pub enum PipelineError {
 }
 
 enum Job {
-    File(PathBuf),
+    /// A file to read, with its state key (`--state`, `--resume`).
+    File(PathBuf, Option<PathKey>),
     Piece(PieceJob),
 }
 
@@ -301,7 +302,11 @@ pub fn run_scan(
         let walk_error = &walk_error;
         s.spawn(move || {
             let visit = |e: Entry| match e {
-                Entry::File(p) => send_unless_cancelled(&jobs_tx, Job::File(p), cancel),
+                Entry::File(p) => match remembered(job, &p) {
+                    Remembered::Read(key) => send_unless_cancelled(&jobs_tx, Job::File(p, key), cancel),
+                    Remembered::Cached(msg) => walk_results.send(msg).is_ok(),
+                    Remembered::Done => true,
+                },
                 Entry::Skipped(sk) => walk_results.send(Msg::Skip(sk)).is_ok(),
             };
             if let Err(e) = walk::walk(&job.roots, &walk_opts, cancel, &visit) {
@@ -455,7 +460,7 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
         // A bug (ours or a parser's) on one input must not stop the run: the item is
         // reported as not scanned, and the worker goes on with fresh buffers.
         let msg = match job {
-            Job::File(path) => panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path)))
+            Job::File(path, key) => panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path, key)))
                 .unwrap_or_else(|_| {
                     reader = new_reader();
                     Some(Msg::Skip(internal_error(&path.display().to_string())))
@@ -491,25 +496,39 @@ fn internal_error(path: &str) -> Skip {
     }
 }
 
-fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path) -> Option<Msg> {
-    let shown: Arc<str> = Arc::from(redact_digits(&path.display().to_string()).as_ref());
-    let memo = ctx.job.memo.as_deref();
-    let key = memo.map(|m| m.keyer.key(path));
-    if let (Some(m), Some(key)) = (memo, key) {
-        if m.resume.as_ref().is_some_and(|r| r.completed.contains(&key)) {
-            // Finished by the interrupted run this one continues: in its report already.
-            return None;
-        }
-        // Unchanged since the last run: a stat, no open (no read, no atime).
-        if let Some(prev) = &m.previous
-            && let Ok(meta) = std::fs::metadata(path)
-            && meta.is_file()
-            && !ctx.job.is_own(&meta)
-            && let Some(file) = prev.lookup(&FileMark { key, stamp: StateStamp::of(&meta) })
-        {
-            return Some(Msg::Cached { path: shown, file });
-        }
+/// What the walker does with a file, given what the scan remembers.
+enum Remembered {
+    /// Read it (with its state key, when there is a state or journal).
+    Read(Option<PathKey>),
+    /// Unchanged since the last run: its findings come from the state.
+    Cached(Msg),
+    /// Finished by the interrupted run this one continues: in its report already.
+    Done,
+}
+
+/// Decided on the walker's thread, so an unchanged file costs a stat and no trip through
+/// the job queue.
+fn remembered(job: &ScanJob, path: &Path) -> Remembered {
+    let Some(m) = job.memo.as_deref() else { return Remembered::Read(None) };
+    let key = m.keyer.key(path);
+    if m.resume.as_ref().is_some_and(|r| r.completed.contains(&key)) {
+        return Remembered::Done;
     }
+    // Unchanged: a stat, no open (no read, no atime).
+    if let Some(prev) = &m.previous
+        && let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
+        && !job.is_own(&meta)
+        && let Some(file) = prev.lookup(&FileMark { key, stamp: StateStamp::of(&meta) })
+    {
+        let shown: Arc<str> = Arc::from(redact_digits(&path.display().to_string()).as_ref());
+        return Remembered::Cached(Msg::Cached { path: shown, file });
+    }
+    Remembered::Read(Some(key))
+}
+
+fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKey>) -> Option<Msg> {
+    let shown: Arc<str> = Arc::from(redact_digits(&path.display().to_string()).as_ref());
     let file = match file::open(path) {
         Ok(f) => f,
         Err(e) => return Some(Msg::Skip(Skip::io(&*shown, "cannot open", &e))),
@@ -1282,7 +1301,7 @@ mod tests {
             owners: None,
             atime_lost: &lost,
         };
-        let Some(Msg::Skip(skip)) = scan_file(&ctx, &mut Reader::new(), &path) else {
+        let Some(Msg::Skip(skip)) = scan_file(&ctx, &mut Reader::new(), &path, None) else {
             panic!("expected a skip for a deleted file")
         };
         assert_eq!(skip.kind, SkipKind::Vanished);

@@ -1,7 +1,6 @@
 //! `pansweep scan`: turns `ScanArgs` into a `ScanJob` and a `Scanner`, runs the pipeline,
 //! and decides the exit code.
 
-use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Seek as _, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -599,7 +598,7 @@ fn memo(
     let resume = resumed.map(|(journal, r, so_far)| {
         let (completed, last) = match r {
             Resumed::Continue { completed, last } => (completed, Some(last)),
-            Resumed::Fresh => (HashSet::default(), None),
+            Resumed::Fresh => (pansweep::state::KeySet::default(), None),
         };
         if let Some(last) = &last {
             super::note(

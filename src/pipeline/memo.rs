@@ -3,7 +3,7 @@
 //! report into the resume journal once a second, and recognises records that an
 //! interrupted run already wrote.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::report::{FindingJson, FindingRecord, ReportWriter, SkipJson};
 use crate::source::Skip;
 use crate::state::resume::{SoFar, line_hash};
-use crate::state::{Checkpoint, FileMark, Journal, Keyer, NextState, PathKey, Previous, StateError};
+use crate::state::{Checkpoint, FileMark, Journal, KeySet, Keyer, NextState, PathKey, Previous, StateError};
 
 /// A file's findings kept for the next state beyond this many bytes of records are
 /// dropped, and the file is read again next time (bounded memory for a file with
@@ -40,7 +40,7 @@ pub struct Resume {
     /// The report file (synced before each checkpoint).
     pub report: PathBuf,
     /// Files the interrupted run finished: not read again.
-    pub completed: HashSet<PathKey>,
+    pub completed: KeySet,
     /// Its last checkpoint (`None` for a new run).
     pub last: Option<Checkpoint>,
     /// What its report holds (taken by the writer).

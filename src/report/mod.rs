@@ -563,6 +563,27 @@ fn is_separator(c: char) -> bool {
     matches!(c, ' ' | '-' | '.' | '\u{3000}' | '\u{A0}' | '\u{FF0D}')
 }
 
+/// Digits in the longest chain of digit groups joined by single separators (what
+/// [`redact_digits`] looks at).
+fn longest_chain(s: &str) -> usize {
+    let (mut chain, mut best, mut after_digit, mut after_sep) = (0, 0, false, false);
+    for c in s.chars() {
+        if digit_value(c).is_some() {
+            if !after_digit && !after_sep {
+                chain = 0;
+            }
+            chain += 1;
+            best = best.max(chain);
+            (after_digit, after_sep) = (true, false);
+        } else if after_digit && is_separator(c) {
+            (after_digit, after_sep) = (false, true);
+        } else {
+            (after_digit, after_sep) = (false, false);
+        }
+    }
+    best
+}
+
 /// Masks every PAN-like number in `s` to its first 6 and last 4 digits, so a file named
 /// after a card number cannot put one into a report or an error message. A number is
 /// PAN-like when it has 12–19 digits and passes Luhn, or is a 16–19-digit UnionPay-range
@@ -571,9 +592,16 @@ fn is_separator(c: char) -> bool {
 /// every run of consecutive digit groups is tried, so a number is found wherever its
 /// groups start and whatever precedes them.
 pub fn redact_digits(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| digit_value(c).is_some()) {
+    // Nothing to mask without a chain of 12 digits (most paths: a date or a counter in a
+    // name); checked in one pass without allocating, as this runs for every file walked.
+    if longest_chain(s) < 12 {
         return Cow::Borrowed(s);
     }
+    redact_chains(s)
+}
+
+/// [`redact_digits`] without the quick check.
+fn redact_chains(s: &str) -> Cow<'_, str> {
     let chars: Vec<char> = s.chars().collect();
     let mut out = chars.clone();
     let mut changed = false;
@@ -690,6 +718,18 @@ pub(crate) fn test_record(path: &str, class: Class, tier: Confidence, elements: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The quick check never skips a string the full masking would change.
+        #[test]
+        fn quick_check_skips_only_what_needs_no_masking(
+            s in "[0-9０-９ .\\-/a\u{3000}]{0,40}",
+        ) {
+            if longest_chain(&s) < 12 {
+                proptest::prop_assert_eq!(redact_chains(&s), Cow::Borrowed(s.as_str()));
+            }
+        }
+    }
 
     #[test]
     fn digits_in_paths_are_masked() {

@@ -14,7 +14,6 @@
 //! Memory: the previous state is indexed (about 100 bytes per file) and its findings are
 //! read back from disk only for the files that are unchanged.
 
-use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -22,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{FileMark, PathKey, Stamp, StateError, Validity, try_lock};
+use super::{FileMark, KeyMap, KeySet, PathKey, Stamp, StateError, Validity, try_lock};
 
 const KIND: &str = "pansweep-state";
 const VERSION: u32 = 1;
@@ -67,7 +66,7 @@ struct Slot {
 pub struct Previous {
     path: PathBuf,
     file: File,
-    index: HashMap<PathKey, Slot>,
+    index: KeyMap<Slot>,
 }
 
 /// What was found at the state path.
@@ -102,7 +101,7 @@ impl Previous {
             return Ok(Loaded::Stale);
         }
         offset += n as u64;
-        let mut index = HashMap::new();
+        let mut index = KeyMap::default();
         let mut lineno = 1u64;
         loop {
             n = read_line(&mut r, &mut line).map_err(StateError::io(path, "cannot read state file"))?;
@@ -169,7 +168,7 @@ pub struct NextState {
     path: PathBuf,
     tmp: PathBuf,
     out: BufWriter<File>,
-    visited: HashSet<PathKey>,
+    visited: KeySet,
     line: Vec<u8>,
     /// The first write error: the state is then abandoned (the run goes on).
     failed: Option<io::Error>,
@@ -195,7 +194,7 @@ impl NextState {
         let mut line = serde_json::to_vec(&header).map_err(|e| StateError::io(&tmp, "cannot write")(e.into()))?;
         line.push(b'\n');
         out.write_all(&line).map_err(StateError::io(&tmp, "cannot write state file"))?;
-        Ok(NextState { path: path.to_owned(), tmp, out, visited: HashSet::new(), line, failed: None })
+        Ok(NextState { path: path.to_owned(), tmp, out, visited: KeySet::default(), line, failed: None })
     }
 
     /// Records a file read whole without a problem, with its finding lines (each ending

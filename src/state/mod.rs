@@ -37,6 +37,31 @@ impl fmt::Debug for PathKey {
     }
 }
 
+/// Hashes a [`PathKey`] by its first 8 bytes: they are already HMAC output, so SipHash
+/// over them again would only cost time (a lookup per file walked).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `PathKey` hashes as one write of its 16 bytes (after a length prefix).
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+}
+
+/// A map keyed by [`PathKey`].
+pub type KeyMap<V> = std::collections::HashMap<PathKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
+/// A set of [`PathKey`]s.
+pub type KeySet = std::collections::HashSet<PathKey, std::hash::BuildHasherDefault<KeyHasher>>;
+
 impl PathKey {
     /// Lowercase hex, as stored.
     pub fn to_hex(self) -> String {

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{PathKey, StateError, Validity, try_lock};
+use super::{KeySet, PathKey, StateError, Validity, try_lock};
 use crate::finding::{Confidence, Fingerprint};
 use crate::report::Counts;
 use crate::report::read::Record;
@@ -80,7 +80,7 @@ pub enum Resumed {
     /// An interrupted run: the files it finished and its last checkpoint.
     Continue {
         /// Files finished (not to be read again).
-        completed: HashSet<PathKey>,
+        completed: KeySet,
         /// The last checkpoint.
         last: Checkpoint,
     },
@@ -133,7 +133,7 @@ impl Journal {
         if header.ty != KIND || header.version != VERSION {
             return Err(bad(1));
         }
-        let mut completed = HashSet::new();
+        let mut completed = KeySet::default();
         let mut last = None;
         for (i, l) in lines.enumerate() {
             let line: Line = serde_json::from_slice(l).map_err(|_| bad(i as u64 + 2))?;
