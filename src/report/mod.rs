@@ -142,25 +142,11 @@ impl FindingRecord {
     /// fingerprint key has the same id; it is computed from the reported fields only, so a
     /// report read back gives every finding the id it was written with.
     pub fn id(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        // Every field length-prefixed, absent ones marked: no two records hash alike by
-        // shifting text from one field into the next.
-        let mut field = |v: Option<&[u8]>| match v {
-            Some(b) => {
-                h.update([1]);
-                h.update((b.len() as u64).to_le_bytes());
-                h.update(b);
-            }
-            None => h.update([0]),
-        };
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
         let (line, offset) = self.place();
-        let key = self.row_key.as_ref().map(|k| serde_json::to_vec(&KeyJson(k)).unwrap_or_default());
-        field(Some(self.path.as_bytes()));
-        field(self.engine.as_deref().map(str::as_bytes));
-        field(self.table.as_deref().map(str::as_bytes));
-        field(self.column.as_deref().map(str::as_bytes));
-        field(key.as_deref());
+        self.hash_store(&mut h);
+        let mut field = |v: Option<&[u8]>| hash_field(&mut h, v);
         field(line.map(u64::to_le_bytes).as_ref().map(|b| &b[..]));
         field(offset.map(u64::to_le_bytes).as_ref().map(|b| &b[..]));
         field(Some(self.finding.class.as_str().as_bytes()));
@@ -496,6 +482,33 @@ pub(crate) struct FindingJson<'a> {
     elements: &'a [Element],
     #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<&'a str>,
+}
+
+/// Adds one field to a record hash: length-prefixed, an absent one marked, so no two
+/// records hash alike by shifting text from one field into the next.
+pub(crate) fn hash_field(h: &mut sha2::Sha256, v: Option<&[u8]>) {
+    use sha2::Digest;
+    match v {
+        Some(b) => {
+            h.update([1]);
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        }
+        None => h.update([0]),
+    }
+}
+
+impl FindingRecord {
+    /// Hashes where the finding is stored: path, engine, table, column and row key (for
+    /// [`FindingRecord::id`] and baseline identities).
+    pub(crate) fn hash_store(&self, h: &mut sha2::Sha256) {
+        let key = self.row_key.as_ref().map(|k| serde_json::to_vec(&KeyJson(k)).unwrap_or_default());
+        hash_field(h, Some(self.path.as_bytes()));
+        hash_field(h, self.engine.as_deref().map(str::as_bytes));
+        hash_field(h, self.table.as_deref().map(str::as_bytes));
+        hash_field(h, self.column.as_deref().map(str::as_bytes));
+        hash_field(h, key.as_deref());
+    }
 }
 
 impl<'a> FindingJson<'a> {

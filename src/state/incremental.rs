@@ -21,18 +21,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{FileMark, KeyMap, KeySet, PathKey, Stamp, StateError, Validity, try_lock};
+use super::{FileMark, Header, KeyMap, KeySet, PathKey, Stamp, StateError, Validity, try_lock};
 
 const KIND: &str = "pansweep-state";
 const VERSION: u32 = 1;
-
-#[derive(Serialize, Deserialize)]
-struct Header {
-    #[serde(rename = "type")]
-    ty: String,
-    version: u32,
-    validity: String,
-}
 
 #[derive(Serialize, Deserialize)]
 struct EntryLine {
@@ -190,7 +182,7 @@ impl NextState {
         try_lock(&file, path)?;
         file.set_len(0).map_err(StateError::io(&tmp, "cannot truncate state file"))?;
         let mut out = BufWriter::with_capacity(256 << 10, file);
-        let header = Header { ty: KIND.into(), version: VERSION, validity: validity.0.clone() };
+        let header = Header::new(KIND, VERSION, validity);
         let mut line = serde_json::to_vec(&header).map_err(|e| StateError::io(&tmp, "cannot write")(e.into()))?;
         line.push(b'\n');
         out.write_all(&line).map_err(StateError::io(&tmp, "cannot write state file"))?;

@@ -37,7 +37,7 @@ impl fmt::Debug for PathKey {
     }
 }
 
-/// Hashes a [`PathKey`] by its first 8 bytes: they are already HMAC output, so SipHash
+/// Hashes a [`PathKey`] by its own bytes: they are already HMAC output, so `SipHash`
 /// over them again would only cost time (a lookup per file walked).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KeyHasher(u64);
@@ -170,6 +170,22 @@ impl Validity {
             h.update(part.as_bytes());
         }
         Validity(format!("sha256:{}", crate::finding::hex(&h.finalize())))
+    }
+}
+
+/// The first line of a state file or journal: what it is, and the [`Validity`] it was
+/// made under.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct Header {
+    #[serde(rename = "type")]
+    pub(crate) ty: String,
+    pub(crate) version: u32,
+    pub(crate) validity: String,
+}
+
+impl Header {
+    pub(crate) fn new(kind: &str, version: u32, validity: &Validity) -> Header {
+        Header { ty: kind.into(), version, validity: validity.0.clone() }
     }
 }
 

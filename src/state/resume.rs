@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{KeySet, PathKey, StateError, Validity, try_lock};
+use super::{Header, KeySet, PathKey, StateError, Validity, try_lock};
 use crate::finding::{Confidence, Fingerprint};
 use crate::report::Counts;
 use crate::report::read::Record;
@@ -51,14 +51,6 @@ pub struct Checkpoint {
     pub unchanged: u64,
     /// Wall time of the run so far, all sessions.
     pub elapsed_s: f64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Header {
-    #[serde(rename = "type")]
-    ty: String,
-    version: u32,
-    validity: String,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -115,7 +107,7 @@ impl Journal {
         if matches!(resumed, Resumed::Fresh) {
             journal.file.set_len(0).map_err(StateError::io(path, "cannot truncate resume file"))?;
             journal.file.seek(SeekFrom::Start(0)).map_err(StateError::io(path, "cannot seek resume file"))?;
-            let h = Header { ty: KIND.into(), version: VERSION, validity: validity.0.clone() };
+            let h = Header::new(KIND, VERSION, validity);
             journal.append(&h).map_err(StateError::io(path, "cannot write resume file"))?;
         }
         Ok((journal, resumed))

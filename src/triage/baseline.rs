@@ -12,8 +12,8 @@ use std::io::BufRead;
 
 use sha2::{Digest, Sha256};
 
+use crate::report::FindingRecord;
 use crate::report::read::{ReadError, Record};
-use crate::report::{FindingRecord, KeyJson};
 
 /// Why a baseline cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -119,20 +119,8 @@ impl Baseline {
 /// runs used the same key file.
 pub(crate) fn identity(rec: &FindingRecord, by_fingerprint: bool) -> [u8; 16] {
     let mut h = Sha256::new();
-    let mut field = |v: Option<&[u8]>| match v {
-        Some(b) => {
-            h.update([1]);
-            h.update((b.len() as u64).to_le_bytes());
-            h.update(b);
-        }
-        None => h.update([0]),
-    };
-    let key = rec.row_key.as_ref().map(|k| serde_json::to_vec(&KeyJson(k)).unwrap_or_default());
-    field(Some(rec.path.as_bytes()));
-    field(rec.engine.as_deref().map(str::as_bytes));
-    field(rec.table.as_deref().map(str::as_bytes));
-    field(rec.column.as_deref().map(str::as_bytes));
-    field(key.as_deref());
+    rec.hash_store(&mut h);
+    let mut field = |v: Option<&[u8]>| crate::report::hash_field(&mut h, v);
     field(Some(rec.finding.class.as_str().as_bytes()));
     match rec.finding.fingerprint {
         Some(fp) if by_fingerprint => {

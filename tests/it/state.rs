@@ -50,19 +50,6 @@ fn state_run(t: &TestDir, report: &str, extra: &[&str]) -> (crate::util::Run, Ve
     (r, recs)
 }
 
-/// A brand of our own for a detector overlay.
-const HOUSE_CARD: &str = r#"
-id = "house-card"
-name = "House Card"
-check = "luhn"
-lengths = [16]
-ranges = [{ from = "9999", to = "9999" }]
-overlaps = []
-
-[[examples]]
-text = "card number: {luhn:999912:16}"
-"#;
-
 fn tree_with_cards(t: &TestDir) -> Vec<String> {
     let pans: Vec<String> = (0..3).map(|i| pan("453201", 16, 100 + i)).collect();
     t.write("tree/orders.csv", format!("id,card,exp\n1,{},12/29\n2,{},01/30\n", pans[0], pans[1]));
@@ -130,7 +117,7 @@ fn a_new_ruleset_or_full_reads_every_file_again() {
     assert!(summary(&recs).get("unchanged").is_none());
     // A detector overlay (a house brand) changes the ruleset: stale too.
     let overlay = t.mkdir("detectors");
-    t.write("detectors/brands/house.toml", HOUSE_CARD);
+    t.write("detectors/brands/house.toml", crate::detectors::HOUSE_CARD);
     let (r, recs) = state_run(&t, "r3.jsonl", &["--detectors", &overlay.display().to_string()]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr().contains("every file is read again"), "{r:?}");
