@@ -700,15 +700,22 @@ impl Cx<'_> {
                 (None, Some(env)) => {
                     let span = env.span();
                     let var = env.into_inner();
-                    if var.is_empty() || var.contains('=') || var.contains('\0') {
-                        self.problem(span, format!("password_env: not a variable name: {var:?}"));
-                        PasswordSource::Default
-                    } else {
+                    let name_like = var.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if name_like {
                         let source = PasswordSource::Env(var);
                         if self.files {
                             self.readable_password(span, url.get_ref(), &source);
                         }
                         source
+                    } else {
+                        // Not echoed: what was written there may be the password itself.
+                        self.problem(
+                            span,
+                            "password_env: not a variable name (letters, digits and _; the value is not shown: it \
+                             may be the password itself)",
+                        );
+                        PasswordSource::Default
                     }
                 }
                 (None, None) => PasswordSource::Default,

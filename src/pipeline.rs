@@ -286,12 +286,13 @@ pub fn run_scan(
         state.skipped = sf.skipped;
         state.incomplete = sf.incomplete;
     }
-    let mut base_elapsed = 0.0;
+    let (mut base_elapsed, mut base_allowlisted) = (0.0, 0);
     if let Some(m) = &memo {
         let b = m.base;
         (state.files, state.bytes, state.tables, state.rows, state.unchanged) =
             (b.files, b.bytes, b.tables, b.rows, b.unchanged);
         base_elapsed = b.elapsed_s;
+        base_allowlisted = b.allowlisted;
     }
     state.memo = memo;
     state.cancel = Some(cancel);
@@ -378,7 +379,7 @@ pub fn run_scan(
         elapsed_s: ((base_elapsed + started.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0,
         sampled: false,
         unchanged: state.unchanged,
-        allowlisted: 0,
+        allowlisted: base_allowlisted,
         baseline: None,
     };
     let summary = finish(writer, state.triage, summary, broken_pipe)?;
@@ -401,7 +402,8 @@ fn finish(
                 writer.resolved(rec).map_err(PipelineError::Write)?;
             }
         }
-        summary.allowlisted = t.allowlisted();
+        // Added to what earlier sessions of a resumed run left out.
+        summary.allowlisted += t.allowlisted();
         summary.baseline = t.baseline_counts();
     }
     if !broken_pipe {
@@ -868,6 +870,8 @@ struct SplitFile {
     waiting: BTreeMap<usize, (Vec<Hit>, PieceStats)>,
     /// A piece failed.
     spoiled: bool,
+    /// A piece was cut short by cancellation: later pieces' line numbers are unknown.
+    cut: bool,
     /// Forensic mode: the file's evidence record, written after its last piece.
     evidence: Option<Box<Evidence>>,
 }
@@ -905,7 +909,14 @@ impl<'t> WriterState<'t> {
 
     /// Totals for a resume checkpoint.
     fn totals(&self) -> Totals {
-        Totals { files: self.files, bytes: self.bytes, tables: self.tables, rows: self.rows, unchanged: self.unchanged }
+        Totals {
+            files: self.files,
+            bytes: self.bytes,
+            tables: self.tables,
+            rows: self.rows,
+            unchanged: self.unchanged,
+            allowlisted: self.triage.as_deref().map_or(0, Triage::allowlisted),
+        }
     }
 
     fn drain(
@@ -992,10 +1003,17 @@ impl<'t> WriterState<'t> {
                     entry.evidence = evidence;
                 }
                 while let Some(sf) = self.split.get_mut(&file_id) {
-                    let Some((hits, stats)) = sf.waiting.remove(&sf.next) else { break };
+                    let Some((mut hits, stats)) = sf.waiting.remove(&sf.next) else { break };
                     let lines_before = sf.lines_before;
                     sf.lines_before += stats.newlines;
                     sf.next += 1;
+                    if sf.cut {
+                        // An earlier piece stopped short (the run is being cancelled): its
+                        // lines were not all counted, so these would be placed on wrong
+                        // lines. The file is not done; a resumed run reads it again.
+                        hits.clear();
+                    }
+                    sf.cut |= stats.interrupted;
                     let finished = sf.next == count;
                     self.emit(&path, Cell::default(), &[], hits, stats, lines_before, writer, counters)?;
                     if finished {
@@ -1098,6 +1116,12 @@ impl<'t> WriterState<'t> {
         {
             return Ok(());
         }
+        // Written now or by the interrupted run this one continues: its file gets evidence.
+        if self.forensic
+            && let Some(id) = self.file
+        {
+            self.written.insert(id);
+        }
         if let Some(m) = &mut self.memo
             && !m.fresh(hash)
         {
@@ -1112,11 +1136,6 @@ impl<'t> WriterState<'t> {
             }
         }
         counters.findings.fetch_add(1, Ordering::Relaxed);
-        if self.forensic
-            && let Some(id) = self.file
-        {
-            self.written.insert(id);
-        }
         writer.finding(rec)
     }
 
@@ -1137,22 +1156,30 @@ impl<'t> WriterState<'t> {
             }
         };
         self.file = None;
+        // The state file is checked like any report read back (masked views only), all of
+        // a file's records before any is reported.
+        let mut records = Vec::new();
         for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            // The state file is checked like any report read back: masked views only.
             match crate::report::read::Record::parse(line) {
-                Ok(crate::report::read::Record::Finding(rec)) if rec.finding.confidence >= self.min_confidence => {
-                    self.report(&rec, writer, counters)?;
-                }
+                Ok(crate::report::read::Record::Finding(rec)) => records.push(rec),
                 Ok(_) => {}
                 Err(e) => {
+                    // Not kept in the next state: the next run reads the file again.
                     let skip = Skip {
                         path: path.to_owned(),
-                        reason: format!("its findings in the state file are damaged ({e}); not all are reported"),
+                        reason: format!(
+                            "its findings in the state file are damaged ({e}): not reported; the next run reads it"
+                        ),
                         kind: SkipKind::Error,
                     };
                     return self.handle(Msg::Skip(skip), writer, counters);
                 }
             }
+        }
+        m.keep_cached(file, &lines);
+        let min = self.min_confidence;
+        for rec in records.iter().filter(|r| r.finding.confidence >= min) {
+            self.report(rec, writer, counters)?;
         }
         self.files += 1;
         self.unchanged += 1;

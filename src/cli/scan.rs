@@ -451,6 +451,14 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     if a.forensic {
+        if a.state.is_some() {
+            // An unchanged file is not read, so it could have no evidence record.
+            bail!("--forensic reads every file: it cannot be combined with --state");
+        }
+        if cli.quiet && a.report.out.output.is_none() {
+            // The held-back report would be a temporary file, perhaps inside a scanned root.
+            bail!("--forensic --quiet needs -o FILE (outside the scanned roots)");
+        }
         // Before anything is created: no output may land inside a scanned root.
         super::forensic::check(a)?;
         job.forensic = true;
@@ -482,7 +490,7 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     job.min_confidence = a.report.out.min_confidence.into();
-    let options = result_options(&job);
+    let options = result_options(&job, a.report.context);
     let mut resumed = None;
     let mut session = Session::open(cli, &a.report, &mut |run| {
         let Some(path) = &a.resume else { return Ok(false) };
@@ -550,8 +558,8 @@ pub(crate) fn run(cli: &Cli, a: &ScanArgs) -> anyhow::Result<ExitStatus> {
 
 /// The options that decide what a file yields (with the ruleset and key: a state made
 /// under other values is not used).
-fn result_options(job: &ScanJob) -> String {
-    format!("min={:?};max_filesize={:?};items={:?}", job.min_confidence, job.max_filesize, job.items)
+fn result_options(job: &ScanJob, context: bool) -> String {
+    format!("min={:?};context={context};max_filesize={:?};items={:?}", job.min_confidence, job.max_filesize, job.items)
 }
 
 /// What makes a run the same run (`--resume` continues only that): the paths, the walk,
@@ -563,8 +571,8 @@ fn run_options(a: &ScanArgs, result: &str) -> String {
         (std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned()), p.file_name().map(std::ffi::OsStr::to_owned))
     });
     format!(
-        "{result};context={};roots={:?};exclude={:?};follow={};one_file_system={};respect_ignore={};report={:?};state={:?}",
-        a.report.context, a.paths, a.exclude, a.follow, a.one_file_system, a.respect_ignore, report, a.state
+        "{result};roots={:?};exclude={:?};follow={};one_file_system={};respect_ignore={};report={:?};state={:?}",
+        a.paths, a.exclude, a.follow, a.one_file_system, a.respect_ignore, report, a.state
     )
 }
 

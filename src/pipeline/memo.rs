@@ -101,6 +101,8 @@ pub(super) struct Totals {
     pub(super) tables: u64,
     pub(super) rows: u64,
     pub(super) unchanged: u64,
+    /// Findings the allowlist left out this session.
+    pub(super) allowlisted: u64,
 }
 
 impl MemoWriter {
@@ -229,16 +231,21 @@ impl MemoWriter {
     }
 
     /// An unchanged file: its records from the previous state, to be replayed.
-    pub(super) fn cached(&mut self, c: &crate::state::CachedFile) -> io::Result<Vec<u8>> {
+    pub(super) fn cached(&self, c: &crate::state::CachedFile) -> io::Result<Vec<u8>> {
         let prev = self.memo.previous.as_ref().ok_or_else(|| io::Error::other("no previous state"))?;
-        let lines = prev.read(c)?;
+        prev.read(c)
+    }
+
+    /// An unchanged file whose records all read back: kept in the next state as they are,
+    /// and listed for the next checkpoint. (A file whose records are damaged is not: the
+    /// next run reads it.)
+    pub(super) fn keep_cached(&mut self, c: &crate::state::CachedFile, lines: &[u8]) {
         if let Some(next) = &mut self.next {
-            next.add(&c.mark, &lines, c.count);
+            next.add(&c.mark, lines, c.count);
         }
         if self.journal.is_some() {
             self.finished.push(c.mark.key);
         }
-        Ok(lines)
     }
 
     /// Time for a checkpoint (once a second, when files finished).
@@ -260,6 +267,7 @@ impl MemoWriter {
                 tables: t.tables,
                 rows: t.rows,
                 unchanged: t.unchanged,
+                allowlisted: self.base.allowlisted + t.allowlisted,
                 elapsed_s: self.base.elapsed_s + self.started.elapsed().as_secs_f64(),
             };
             journal.checkpoint(&cp, &self.finished)

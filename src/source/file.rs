@@ -573,6 +573,28 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The open flags of `f`, as the kernel reports them (`/proc/self/fdinfo`, octal).
+    fn open_flags(f: &File) -> u32 {
+        use std::os::fd::AsRawFd;
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", f.as_raw_fd())).unwrap();
+        let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap().trim();
+        u32::from_str_radix(flags, 8).unwrap()
+    }
+
+    /// Every file is opened read-only with `O_NOATIME` when the kernel allows it (our own
+    /// file), so reading it leaves its access time alone, on any filesystem.
+    #[test]
+    fn files_are_opened_read_only_with_o_noatime() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, b"x").unwrap();
+        let (f, noatime) = open_noting_atime(&p).unwrap();
+        assert!(noatime);
+        let flags = open_flags(&f);
+        assert_ne!(flags & libc::O_NOATIME as u32, 0, "flags {flags:o}");
+        assert_eq!(flags & libc::O_ACCMODE as u32, libc::O_RDONLY as u32, "flags {flags:o}");
+    }
     use crate::detectors::DetectorSet;
     use crate::scan::ScannerBuilder;
     use crate::scan::luhn;

@@ -51,6 +51,8 @@ pub struct Checkpoint {
     pub unchanged: u64,
     /// Wall time of the run so far, all sessions.
     pub elapsed_s: f64,
+    /// Findings the allowlist left out so far, all sessions.
+    pub allowlisted: u64,
 }
 
 #[derive(Serialize, Deserialize, Default)]

@@ -171,6 +171,11 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
 /// single spaces, dashes or dots (`4111 1111 …`). A run inside a longer digit run is not
 /// one, as in the scanner.
 pub fn holds_pan(s: &str) -> bool {
+    // What a report would mask (full-width digits, other separators, 12-digit numbers)
+    // is refused too.
+    if crate::report::redact_digits(s) != s {
+        return true;
+    }
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -508,6 +513,12 @@ mod tests {
         );
         parse(&ok).unwrap();
         assert!(!holds_pan(&format!("{check}0000")), "a run inside a longer run is not a number");
+        // Full-width digits and an ideographic space: what a report would mask.
+        let wide: String = "4111\u{3000}1111\u{3000}1111\u{3000}1111"
+            .chars()
+            .map(|c| if c.is_ascii_digit() { char::from_u32(0xFF10 + (c as u32 - 0x30)).unwrap() } else { c })
+            .collect();
+        assert!(holds_pan(&format!("reason {wide}")));
         // A number dressed as a key id is still a number.
         let dressed = format!("[[allow]]\nfingerprint = \"{fp}\"\nkey_id = \"sha256:{check}\"\nreason = \"r\"\n");
         assert!(matches!(parse(&dressed), Err(AllowlistError::Pan { line: 3, .. })));

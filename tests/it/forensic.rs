@@ -334,10 +334,10 @@ fn outputs_inside_a_scanned_root_are_refused_and_nothing_is_written() {
             vec![
                 "-o".into(),
                 out.join("r.jsonl").display().to_string(),
-                "--state".into(),
+                "--resume".into(),
                 root.join("s").display().to_string(),
             ],
-            "--state file",
+            "--resume file",
         ),
     ];
     for (args, what) in cases {

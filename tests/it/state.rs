@@ -115,6 +115,11 @@ fn a_new_ruleset_or_full_reads_every_file_again() {
     let (r, recs) = state_run(&t, "r2.jsonl", &["--min-confidence", "high"]);
     assert!(r.stderr().contains("every file is read again"), "{r:?}");
     assert!(summary(&recs).get("unchanged").is_none());
+    // Snippets of context are part of each finding: stale too.
+    let (r, recs) = state_run(&t, "r2c.jsonl", &["--min-confidence", "high", "--context"]);
+    assert!(r.stderr().contains("every file is read again"), "{r:?}");
+    assert!(summary(&recs).get("unchanged").is_none());
+    assert!(findings(&recs).iter().all(|f| f.get("context").is_some()), "{r:?}");
     // A detector overlay (a house brand) changes the ruleset: stale too.
     let overlay = t.mkdir("detectors");
     t.write("detectors/brands/house.toml", crate::detectors::HOUSE_CARD);
@@ -301,4 +306,31 @@ fn hold_lock(path: &Path) -> std::fs::File {
     let f = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
     f.lock().unwrap();
     f
+}
+
+/// `--forensic` reads every file (evidence for each with findings), so it refuses a state
+/// that would leave unchanged files unread; and it will not hold a `--quiet` report back
+/// in a temporary file that could be inside a scanned root.
+#[test]
+fn forensic_refuses_state_and_a_held_back_report() {
+    let t = TestDir::new();
+    t.write("tree/a.txt", "x");
+    let key = key(&t);
+    let r = run(pansweep().current_dir(t.path()).args([
+        "scan",
+        "--forensic",
+        "--fingerprint-key",
+        &key,
+        "--state",
+        "st",
+        "-o",
+        "r.jsonl",
+        "tree",
+    ]));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr().contains("--state"), "{r:?}");
+    let r = run(pansweep().current_dir(t.path()).args(["--quiet", "scan", "--forensic", "tree"]));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr().contains("-o FILE"), "{r:?}");
+    assert!(!t.join("st").exists() && !t.join("r.jsonl").exists());
 }
