@@ -334,3 +334,58 @@ fn forensic_refuses_state_and_a_held_back_report() {
     assert!(r.stderr().contains("-o FILE"), "{r:?}");
     assert!(!t.join("st").exists() && !t.join("r.jsonl").exists());
 }
+
+/// The nightly cron job of docs/scheduling.md, all options together: twice with no change
+/// it prints nothing and exits 0 (the second time from the state); a new card in a new
+/// file makes it exit 1 and print a report holding only that finding.
+#[test]
+fn a_cron_run_is_silent_until_a_new_card_appears() {
+    let t = TestDir::new();
+    tree_with_cards(&t);
+    let key = key(&t);
+    let r = run(pansweep().current_dir(t.path()).args([
+        "scan",
+        "-j",
+        "1",
+        "--fingerprint-key",
+        &key,
+        "-o",
+        "baseline.jsonl",
+        "tree",
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    let cron = || {
+        let mut c = pansweep();
+        c.current_dir(t.path()).args([
+            "--quiet",
+            "scan",
+            "-j",
+            "1",
+            "--nice",
+            "--lock",
+            "pansweep.lock",
+            "--fingerprint-key",
+            &key,
+            "--state",
+            "state",
+            "--baseline",
+            "baseline.jsonl",
+            "tree",
+        ]);
+        run(&mut c)
+    };
+    for night in 1..=2 {
+        let r = cron();
+        assert_eq!(r.code, 0, "night {night}: {r:?}");
+        assert!(r.stdout_bytes.is_empty() && r.stderr_bytes.is_empty(), "night {night}: {r:?}");
+    }
+    let new_pan = pan("453201", 16, 4242);
+    t.write("tree/new/export.csv", format!("card_no,exp\n{new_pan},09/29\n"));
+    let r = cron();
+    assert_eq!(r.code, 1, "{r:?}");
+    let recs = r.jsonl();
+    let found = findings(&recs);
+    assert_eq!(found.len(), 1, "{r:?}");
+    assert_eq!(found[0]["path"], "tree/new/export.csv");
+    assert_eq!(summary(&recs)["unchanged"], 4, "{r:?}");
+}

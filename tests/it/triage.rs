@@ -203,6 +203,8 @@ fn cron(with_key: bool) {
     let (r, recs) = with(&["--quiet"]);
     assert_eq!(r.code, 0);
     assert!(findings(&recs).is_empty(), "{r:?}");
+    // Silent: cron mails nothing.
+    assert!(r.stdout_bytes.is_empty() && r.stderr_bytes.is_empty(), "{r:?}");
     // People are not told that nothing was found: known findings were left out.
     for (format, said, not_said) in [
         ("text", "no new card data found", "no card data found in the scanned scope"),
