@@ -928,11 +928,11 @@ impl<'t> WriterState<'t> {
     ) -> std::io::Result<()> {
         drain(rx, writer, counters, tick, &mut |msg, w| {
             self.handle(msg, w, counters)?;
-            let totals = self.totals();
-            if let Some(m) = &mut self.memo
-                && m.due()
-            {
-                m.checkpoint(w, &totals)?;
+            if self.memo.as_ref().is_some_and(MemoWriter::due) {
+                let totals = self.totals();
+                if let Some(m) = &mut self.memo {
+                    m.checkpoint(w, &totals)?;
+                }
             }
             Ok(())
         })

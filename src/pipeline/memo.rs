@@ -109,7 +109,7 @@ impl MemoWriter {
     /// Takes the writer's parts out of `memo`, and what the interrupted run's report held.
     pub(super) fn new(memo: Arc<Memo>, started: Instant) -> (MemoWriter, Option<SoFar>) {
         let next = memo.next.lock().expect("memo lock").take();
-        let (journal, so_far, report, base) = match &memo.resume {
+        let (journal, mut so_far, report, base) = match &memo.resume {
             Some(r) => (
                 r.journal.lock().expect("memo lock").take(),
                 r.so_far.lock().expect("memo lock").take(),
@@ -130,7 +130,8 @@ impl MemoWriter {
             }
         });
         let journal = if report.is_some() { journal } else { None };
-        let seen = so_far.as_ref().map(|s| s.seen.clone()).unwrap_or_default();
+        // The writer owns the lines to recognise; the caller takes the totals.
+        let seen = so_far.as_mut().map(|s| std::mem::take(&mut s.seen)).unwrap_or_default();
         let w = MemoWriter {
             memo,
             next,
@@ -190,11 +191,16 @@ impl MemoWriter {
     pub(super) fn fresh(&mut self, hash: Option<u64>) -> bool {
         let Some(hash) = hash else { return true };
         match self.seen.get_mut(&hash) {
-            Some(n) if *n > 0 => {
+            // Dropped when used up: once none is left, findings are no longer hashed.
+            Some(1) => {
+                self.seen.remove(&hash);
+                false
+            }
+            Some(n) => {
                 *n -= 1;
                 false
             }
-            _ => true,
+            None => true,
         }
     }
 

@@ -243,16 +243,6 @@ impl NextState {
         }
         Ok(())
     }
-
-    /// Files recorded so far.
-    pub fn len(&self) -> usize {
-        self.visited.len()
-    }
-
-    /// Whether no file is recorded yet.
-    pub fn is_empty(&self) -> bool {
-        self.visited.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -39,11 +39,17 @@ fn key(t: &TestDir) -> String {
 /// `pansweep scan -j 1 --fingerprint-key KEY --state STATE tree -o REPORT` in `t`; the
 /// report's records.
 fn state_run(t: &TestDir, report: &str, extra: &[&str]) -> (crate::util::Run, Vec<Value>) {
+    let mut args = vec!["--state", "state"];
+    args.extend_from_slice(extra);
+    keyed_run(t, report, &args)
+}
+
+/// `pansweep scan -j 1 --fingerprint-key KEY tree -o REPORT EXTRA…` in `t`; the report's
+/// records.
+fn keyed_run(t: &TestDir, report: &str, extra: &[&str]) -> (crate::util::Run, Vec<Value>) {
     let key = key(t);
     let mut c = pansweep();
-    c.current_dir(t.path())
-        .args(["scan", "-j", "1", "--fingerprint-key", &key, "--state", "state", "-o", report, "tree"])
-        .args(extra);
+    c.current_dir(t.path()).args(["scan", "-j", "1", "--fingerprint-key", &key, "-o", report, "tree"]).args(extra);
     let r = run(&mut c);
     let text = std::fs::read_to_string(t.join(report)).unwrap_or_default();
     let recs = parse_jsonl(&text).unwrap_or_else(|e| panic!("{report}: {e}\n{r:?}"));
@@ -219,19 +225,8 @@ fn resume_after_kill_9_and_ctrl_c_loses_nothing_and_repeats_nothing() {
     let t = TestDir::new();
     resume_tree(&t);
     // The reference: one uninterrupted run.
-    let key = key(&t);
-    let r = run(pansweep().current_dir(t.path()).args([
-        "scan",
-        "-j",
-        "1",
-        "--fingerprint-key",
-        &key,
-        "-o",
-        "whole.jsonl",
-        "tree",
-    ]));
+    let (r, whole) = keyed_run(&t, "whole.jsonl", &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    let whole = parse_jsonl(&std::fs::read_to_string(t.join("whole.jsonl")).unwrap()).unwrap();
     assert_eq!(findings(&whole).len(), 20 + 24);
 
     // Session 1: slowed down, killed with SIGKILL after its first checkpoint.
@@ -342,18 +337,9 @@ fn forensic_refuses_state_and_a_held_back_report() {
 fn a_cron_run_is_silent_until_a_new_card_appears() {
     let t = TestDir::new();
     tree_with_cards(&t);
-    let key = key(&t);
-    let r = run(pansweep().current_dir(t.path()).args([
-        "scan",
-        "-j",
-        "1",
-        "--fingerprint-key",
-        &key,
-        "-o",
-        "baseline.jsonl",
-        "tree",
-    ]));
+    let (r, _) = keyed_run(&t, "baseline.jsonl", &[]);
     assert_eq!(r.code, 1, "{r:?}");
+    let key = key(&t);
     let cron = || {
         let mut c = pansweep();
         c.current_dir(t.path()).args([
