@@ -2,8 +2,12 @@
 # Compare pansweep with ripgrep on generated corpora, in the same run (timings on a shared
 # machine are noisy: only the ratios are meaningful), and measure peak memory.
 #
-#   bench/compare.sh            1 GiB log file + 100,000 files of ~8 KiB (100 dirs)
-#   bench/compare.sh --quick    256 MiB log file + 10,000 files
+#   bench/compare.sh            1 GiB log file, a 2 GiB tree (2,048 files of 1 MiB), 100,000
+#                               files of ~8 KiB (100 dirs); pansweep with -j 1 and -j 2
+#   bench/compare.sh --quick    256 MiB log file, 256 MiB tree, 10,000 files
+#   bench/compare.sh --kernel   the engine in memory (criterion, one thread) on the 1 GiB log
+#                               file vs `rg -c '[0-9]{13,19}'` on the same file
+#   bench/compare.sh --generate only make the corpora
 #   bench/compare.sh --memory   peak RSS on a sparse 10 GiB file and on 1,000,000 small files
 #   bench/compare.sh --embedded 100 MiB of base64 text vs 100 MiB of plain log text (issue 4:
 #                               base64-looking text within 3x the time of plain text)
@@ -25,6 +29,8 @@ for arg in "$@"; do
         --quick) MODE=quick ;;
         --memory) MODE=memory ;;
         --embedded) MODE=embedded ;;
+        --kernel) MODE=kernel ;;
+        --generate) MODE=generate ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown option: $arg" >&2; usage >&2; exit 2 ;;
     esac
@@ -39,9 +45,9 @@ CORPUS_DIR=$(cd "$CORPUS_DIR" && pwd)
 RESULTS=$CORPUS_DIR/results
 
 if [[ $MODE == quick ]]; then
-    BIG_MIB=${BIG_MIB:-256} NFILES=${NFILES:-10000}
+    BIG_MIB=${BIG_MIB:-256} NFILES=${NFILES:-10000} TREE_MIB=${TREE_MIB:-256}
 else
-    BIG_MIB=${BIG_MIB:-1024} NFILES=${NFILES:-100000}
+    BIG_MIB=${BIG_MIB:-1024} NFILES=${NFILES:-100000} TREE_MIB=${TREE_MIB:-2048}
 fi
 
 # --- tools ---------------------------------------------------------------------------
@@ -56,12 +62,12 @@ if ((${#need[@]})); then
     $SUDO apt-get install -y "${need[@]}" >/dev/null
 fi
 
-if [[ -z ${PANSWEEP:-} ]]; then
+if [[ -z ${PANSWEEP:-} && $MODE != generate && $MODE != kernel ]]; then
     echo "building release binary"
     (cd "$ROOT" && cargo build --release --quiet)
     PANSWEEP=${CARGO_TARGET_DIR:-$ROOT/target}/release/pansweep
 fi
-PANSWEEP_CMD="$PANSWEEP scan --format jsonl --progress never -q -o /dev/null"
+PANSWEEP_CMD="${PANSWEEP:-pansweep} scan --format jsonl --progress never -q -o /dev/null"
 
 # --- corpus generator ----------------------------------------------------------------
 # gen.py big PATH MIB | tree DIR NFILES NDIRS FILE_BYTES
@@ -342,24 +348,62 @@ if [[ ! -e $BIG ]]; then
     python3 "$GEN" big "$BIG" "$BIG_MIB"
     echo "  done in $((SECONDS - t0)) s"
 fi
+
+if [[ $MODE == kernel ]]; then
+    BIG_BYTES=$(stat -c %s "$BIG")
+    echo "== engine in memory (criterion, 1 thread) vs rg on $BIG ($BIG_BYTES bytes, cached)"
+    cat "$BIG" >/dev/null
+    (cd "$ROOT" && BENCH_FILE=$BIG cargo bench --quiet --bench scan -- scan/ --warm-up-time 2 --measurement-time 10 2>&1) \
+        | tee "$RESULTS/kernel-criterion.txt" | grep -E '^scan/|thrpt|summary file'
+    hyper "$RESULTS/kernel-rg.json" "rg digits" "rg -c [0-9]{13,19} $BIG" "rg literal" "rg -c zzqqxx $BIG"
+    python3 - "$RESULTS/kernel-rg.json" "$BIG_BYTES" "$RESULTS/kernel-criterion.txt" <<'PY'
+import json, re, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+n = int(sys.argv[2])
+text = open(sys.argv[3]).read()
+rg = n / res["rg digits"]["median"] / 1e9
+print(f"  rg -c '[0-9]{{13,19}}': {rg:.3f} GB/s (wall, whole run)   rg -c zzqqxx: {n / res['rg literal']['median'] / 1e9:.2f} GB/s")
+for name in ["kernel-avx512", "kernel-avx2", "kernel-sse2", "kernel-neon", "pansweep", "chains"]:
+    m = re.search(r"scan/" + name + r"/file\s+time:.*?\n\s+thrpt:\s+\[\S+ \S+ (\S+) (\S+)", text)
+    if m:
+        v = float(m.group(1)) * (1e-3 if m.group(2) == "MB/s" else 1)
+        print(f"  {name:<12} {v:7.3f} GB/s per core = {v / rg:6.1f}x rg")
+PY
+    exit 0
+fi
+
 TREE=$CORPUS_DIR/tree-$NFILES
 make_tree "$TREE" "$NFILES" 100 8192
+TREE2=$CORPUS_DIR/tree-${TREE_MIB}M
+make_tree "$TREE2" "$TREE_MIB" 32 1048576
+[[ $MODE == generate ]] && exit 0
 
 BIG_BYTES=$(bytes_of "$BIG")
 TREE_BYTES=$(bytes_of "$TREE")
-echo "corpus: $BIG ($BIG_BYTES bytes), $TREE ($NFILES files, $TREE_BYTES bytes)"
+TREE2_BYTES=$(bytes_of "$TREE2")
+echo "corpus: $BIG ($BIG_BYTES bytes), $TREE2 ($TREE_MIB files, $TREE2_BYTES bytes), $TREE ($NFILES files, $TREE_BYTES bytes)"
 echo "pansweep: $($PANSWEEP --version)   rg: $(rg --version | sed -n 1p)   hyperfine: $(hyperfine --version)"
 echo "threads: $(nproc)   runs: $RUNS (+1 warmup), warm page cache, median shown"
 
 echo "== single ${BIG_MIB} MiB log file"
 hyper "$RESULTS/big-$BIG_MIB.json" \
     pansweep "$PANSWEEP_CMD $BIG" \
+    "pansweep -j 1" "$PANSWEEP_CMD -j 1 $BIG" \
     "rg digits" "rg -c [0-9]{13,19} $BIG"
 report "$RESULTS/big-$BIG_MIB.json" "$BIG_BYTES"
+
+echo "== $TREE_MIB files of 1 MiB"
+hyper "$RESULTS/tree2-$TREE_MIB.json" \
+    pansweep "$PANSWEEP_CMD $TREE2" \
+    "pansweep -j 1" "$PANSWEEP_CMD -j 1 $TREE2" \
+    "rg digits" "rg -c [0-9]{13,19} $TREE2" \
+    "rg literal" "rg -c zzqqxx $TREE2"
+report "$RESULTS/tree2-$TREE_MIB.json" "$TREE2_BYTES"
 
 echo "== $NFILES files (~8 KiB each)"
 hyper "$RESULTS/tree-$NFILES.json" \
     pansweep "$PANSWEEP_CMD $TREE" \
+    "pansweep -j 1" "$PANSWEEP_CMD -j 1 $TREE" \
     "rg digits" "rg -c [0-9]{13,19} $TREE" \
     "rg literal" "rg -c zzqqxx $TREE"
 report "$RESULTS/tree-$NFILES.json" "$TREE_BYTES"
@@ -367,5 +411,7 @@ report "$RESULTS/tree-$NFILES.json" "$TREE_BYTES"
 echo "== peak memory"
 measure "pansweep-big-$BIG_MIB" $PANSWEEP_CMD "$BIG"
 measure "rg-big-$BIG_MIB" sh -c "rg -c '[0-9]{13,19}' '$BIG' >/dev/null"
+measure "pansweep-tree2-$TREE_MIB" $PANSWEEP_CMD "$TREE2"
+measure "rg-tree2-$TREE_MIB" sh -c "rg -c '[0-9]{13,19}' '$TREE2' >/dev/null"
 measure "pansweep-tree-$NFILES" $PANSWEEP_CMD "$TREE"
 measure "rg-tree-$NFILES" sh -c "rg -c '[0-9]{13,19}' '$TREE' >/dev/null"

@@ -15,6 +15,9 @@
 //!   ratio (issue 4 asks for ≤ 3). `pretest-plain-log` is `Embedded::may_contain` alone
 //!   on the log text: the cost every text chunk pays.
 //!
+//! - `file`: with `BENCH_FILE=PATH`, that file read into memory (`bench/compare.sh
+//!   --kernel` runs ripgrep on the same file for a ratio).
+//!
 //! `cargo bench --bench scan` (one to two minutes). Also benched: `chains`, the candidate
 //! kernel (`kernel::for_each_chain`) alone, to separate per-byte from per-candidate cost.
 //! After each input a short interleaved re-measurement prints a `summary` line with the
@@ -36,7 +39,8 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use pansweep::detectors::DetectorSet;
 use pansweep::finding::{Class, Finding};
 use pansweep::scan::embedded::{self, Embedded, EmbeddedLimits};
-use pansweep::scan::{ScanInput, Scanner, ScannerBuilder, kernel};
+use pansweep::scan::kernel::{self, Kernel};
+use pansweep::scan::{ScanInput, Scanner, ScannerBuilder};
 
 const MIB: usize = 1 << 20;
 
@@ -356,33 +360,48 @@ fn count_chains(buf: &[u8]) -> usize {
     n
 }
 
-/// Best-of-5 interleaved timings of scan, chains and memchr, so that all three see the same
-/// machine load, on clock `C`.
+/// The fast candidate kernel alone (`kernel::for_each_candidate_chain_with`): the chains
+/// the engine looks at, found with SIMD classification (or the scalar walk).
+fn count_candidates(k: Kernel, buf: &[u8]) -> usize {
+    let mut n = 0;
+    kernel::for_each_candidate_chain_with(k, buf, 0..buf.len(), |_| n += 1);
+    n
+}
+
+/// Best-of-5 interleaved timings of scan, the candidate kernel, the scalar chain walk and
+/// memchr, so that all see the same machine load, on clock `C`.
 fn ratio_line<C: Clock>(name: &str, scanner: &Scanner, buf: &[u8]) {
     let mut findings = Vec::new();
-    let mut best = [u64::MAX; 3];
+    let k = Kernel::detect();
+    let mut best = [u64::MAX; 4];
     for _ in 0..5 {
         let t = C::now_ns();
         black_box(scan_count(scanner, black_box(buf), &mut findings));
         let t2 = C::now_ns();
-        black_box(count_chains(black_box(buf)));
+        black_box(count_candidates(k, black_box(buf)));
         let t3 = C::now_ns();
-        black_box(memchr::memchr(0, black_box(buf)));
+        black_box(count_chains(black_box(buf)));
         let t4 = C::now_ns();
-        for (b, d) in best.iter_mut().zip([t2 - t, t3 - t2, t4 - t3]) {
+        black_box(memchr::memchr(0, black_box(buf)));
+        let t5 = C::now_ns();
+        for (b, d) in best.iter_mut().zip([t2 - t, t3 - t2, t4 - t3, t5 - t4]) {
             *b = (*b).min(d.max(1));
         }
     }
     let gbs = |ns: u64| buf.len() as f64 / ns as f64;
     println!(
-        "summary {name} ({} clock): {:.1} MiB, {} chains; GB/s: scan {:.3}, chains-only {:.3}, memchr {:.2}; scan/memchr = {:.4}",
+        "summary {name} ({} clock): {:.1} MiB, {} chains, {} looked at; GB/s: scan {:.3}, kernel ({}) {:.3}, \
+         scalar chain walk {:.3}, memchr {:.2}; scan/memchr = {:.4}",
         C::NAME,
         buf.len() as f64 / MIB as f64,
         count_chains(buf),
+        count_candidates(k, buf),
         gbs(best[0]),
+        k.name(),
         gbs(best[1]),
         gbs(best[2]),
-        best[2] as f64 / best[0] as f64
+        gbs(best[3]),
+        best[3] as f64 / best[0] as f64
     );
 }
 
@@ -403,6 +422,11 @@ fn bench_input<M: Measurement, C: Clock>(
     group.bench_with_input(BenchmarkId::new("chains", name), buf, |b, buf| {
         b.iter(|| count_chains(black_box(buf)));
     });
+    for k in Kernel::available().into_iter().filter(|&k| k != Kernel::Scalar) {
+        group.bench_with_input(BenchmarkId::new(format!("kernel-{}", k.name()), name), buf, |b, buf| {
+            b.iter(|| count_candidates(k, black_box(buf)));
+        });
+    }
     group.bench_with_input(BenchmarkId::new("memchr", name), buf, |b, buf| {
         b.iter(|| memchr::memchr(0, black_box(buf)));
     });
@@ -474,7 +498,9 @@ impl Args {
     fn wants(&self, name: &str) -> bool {
         self.filters.is_empty()
             || self.filters.iter().any(|f| {
-                ["pansweep", "chains", "memchr"].iter().any(|b| format!("scan/{b}/{name}").contains(f.as_str()))
+                ["pansweep", "chains", "kernel-avx512", "kernel-avx2", "kernel-sse2", "kernel-neon", "memchr"]
+                    .iter()
+                    .any(|b| format!("scan/{b}/{name}").contains(f.as_str()))
             })
     }
 }
@@ -589,6 +615,14 @@ fn benches<M: Measurement, C: Clock>(c: &mut Criterion<M>) {
     if args.wants("random") {
         let random = gen_random(64 * MIB, &mut Rng(3));
         run(c, "random", &random, None);
+    }
+    // A file from disk (read into memory once), to compare with a tool run on the same file
+    // (`bench/compare.sh --kernel` times `rg` on it).
+    if let Ok(path) = std::env::var("BENCH_FILE")
+        && args.wants("file")
+    {
+        let buf = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read BENCH_FILE {path}: {e}"));
+        run(c, "file", &buf, None);
     }
     if args.wants_group("embedded", &["plain-log", "pretest-plain-log", "base64+embedded"]) {
         bench_embedded::<M, C>(c, &scanner, !args.profiling);

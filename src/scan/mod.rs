@@ -83,6 +83,7 @@ pub struct ScannerBuilder {
     key: Vec<u8>,
     snippets: bool,
     current_year: u16,
+    kernel: kernel::Kernel,
 }
 
 impl ScannerBuilder {
@@ -95,7 +96,15 @@ impl ScannerBuilder {
             key: vec![0; 32],
             snippets: false,
             current_year: crate::time::current_year(),
+            kernel: kernel::Kernel::detect(),
         }
+    }
+
+    /// The candidate kernel (default: the fastest this CPU runs). Benchmarks and tests
+    /// compare kernels with it; findings never depend on it.
+    pub fn kernel(mut self, kernel: kernel::Kernel) -> Self {
+        self.kernel = kernel;
+        self
     }
 
     /// Context window in bytes on each side.
@@ -132,6 +141,7 @@ impl ScannerBuilder {
                 mac,
                 snippets: self.snippets,
                 current_year: self.current_year,
+                kernel: self.kernel,
             }),
         }
     }
@@ -144,6 +154,7 @@ struct Inner {
     mac: Hmac<Sha256>,
     snippets: bool,
     current_year: u16,
+    kernel: kernel::Kernel,
 }
 
 /// The configured engine. Cheap to clone.
@@ -200,7 +211,7 @@ impl Scanner {
         let buf = input.buf;
         let lo = input.report.start.saturating_sub(MAX_MATCH_SPAN);
         let hi = (input.report.end + MAX_MATCH_SPAN).min(buf.len());
-        kernel::for_each_chain(buf, lo..hi, |chain| self.chain(input, chain, sink));
+        kernel::for_each_candidate_chain_with(self.inner.kernel, buf, lo..hi, |chain| self.chain(input, chain, sink));
     }
 
     fn chain(&self, input: &ScanInput<'_>, chain: &Chain, sink: &mut impl FindingSink) {
