@@ -176,6 +176,20 @@ fn open_writer_at(cli: &Cli, o: &OutputArgs, append: bool) -> anyhow::Result<Ope
     Ok(Opened { writer, output_id, spool })
 }
 
+/// The error for a report that could not be written (a full disk, a vanished mount):
+/// `cannot write the report PATH: no space left on device (os error 28)`, or `… to stdout`.
+/// The I/O error stays in the chain with its kind, so a closed pipe is still recognised.
+pub(crate) fn write_error(report: Option<&str>, e: &std::io::Error) -> anyhow::Error {
+    let what = match report {
+        Some(p) => format!("cannot write the report {}", report::redact_digits(p)),
+        None => "cannot write the report to stdout".to_owned(),
+    };
+    let text = e.to_string();
+    let mut c = text.chars();
+    let lower = c.next().map_or_else(String::new, |f| f.to_lowercase().chain(c).collect());
+    anyhow::Error::new(std::io::Error::new(e.kind(), lower)).context(what)
+}
+
 /// Sends one line to the local syslog socket (`/dev/log`, or `$PANSWEEP_SYSLOG_SOCKET`);
 /// a missing socket is a warning (none under `--quiet`).
 fn send_syslog(quiet: bool, line: &str) {
@@ -357,6 +371,11 @@ impl Session {
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
+                // Named, so that a full disk says which file it could not write.
+                let e = match e {
+                    pipeline::PipelineError::Write(io) => write_error(self.report_path.as_deref(), &io),
+                    other => other.into(),
+                };
                 if self.syslog {
                     let failed = syslog::Outcome::Failed {
                         files: counters.files.load(Ordering::Relaxed),
@@ -371,7 +390,7 @@ impl Session {
                     let _ = self.writer.flush();
                     let _ = spool.release();
                 }
-                return Err(e.into());
+                return Err(e);
             }
         };
         for w in &outcome.warnings {
