@@ -190,11 +190,19 @@ pub(crate) fn write_error(report: Option<&str>, e: &std::io::Error) -> anyhow::E
     anyhow::Error::new(std::io::Error::new(e.kind(), lower)).context(what)
 }
 
+/// How long the syslog line may wait for room in the socket's queue.
+const SYSLOG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Sends one line to the local syslog socket (`/dev/log`, or `$PANSWEEP_SYSLOG_SOCKET`);
-/// a missing socket is a warning (none under `--quiet`).
+/// a missing socket is a warning (none under `--quiet`). A logger that does not read
+/// (its queue full: 10 datagrams by default) is one too, after [`SYSLOG_TIMEOUT`]: a
+/// datagram send to a full queue would otherwise block the run's end for ever.
 fn send_syslog(quiet: bool, line: &str) {
     let socket = std::env::var_os("PANSWEEP_SYSLOG_SOCKET").map_or_else(|| "/dev/log".into(), PathBuf::from);
-    let sent = UnixDatagram::unbound().and_then(|s| s.send_to(line.as_bytes(), &socket));
+    let sent = UnixDatagram::unbound().and_then(|s| {
+        s.set_write_timeout(Some(SYSLOG_TIMEOUT))?;
+        s.send_to(line.as_bytes(), &socket)
+    });
     if let Err(e) = sent
         && !quiet
     {

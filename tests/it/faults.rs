@@ -1,9 +1,9 @@
 //! Fault injection on the real binary (SPEC §8, issue 9): files that shrink, grow or
 //! disappear while the scan runs, a disk that returns EIO in the middle of a file (a loop
-//! device whose backing file was cut short), and a report written to a full disk (a
-//! 256 KiB tmpfs). One bad item never stops the run; a report that cannot be written
-//! stops it with exit 2 and a message naming the file, and leaves every whole JSONL line
-//! valid.
+//! device whose backing file was cut short), a report written to a full disk (a 256 KiB
+//! tmpfs), and a syslog daemon that does not read. One bad item never stops the run; a
+//! report that cannot be written stops it with exit 2 and a message naming the file, and
+//! leaves every whole JSONL line valid.
 //!
 //! The EIO and full-disk tests need root, `mount` (and `losetup`, `mkfs.ext2` with `-d`,
 //! `debugfs` for EIO); without them they print `SKIPPED` with the reason and pass.
@@ -12,6 +12,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write as _};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -385,4 +386,34 @@ fn full_output_disk_exits_2_naming_the_report() {
     assert_eq!(r.code, 2, "{}", r.show());
     let want = format!("pansweep: cannot write the report {}: no space left on device", report.display());
     assert!(r.stderr().starts_with(&want), "{}", r.show());
+}
+
+// ---------------------------------------------------------------------------------------
+// A logger that does not read.
+
+/// A syslog daemon that has stopped reading (its socket's queue full, as with a stalled
+/// journald): the run still ends, with its own exit code, and says on stderr that the
+/// line could not be sent. A datagram send to a full queue blocks; without a time limit
+/// the run never ended.
+#[test]
+fn stalled_syslog_does_not_hang_the_run() {
+    let t = TestDir::new();
+    t.write("a.txt", "nothing here\n");
+    let logs = TestDir::new();
+    let path = logs.join("log.sock");
+    let _listener = UnixDatagram::bind(&path).expect("bind");
+    let filler = UnixDatagram::unbound().expect("socket");
+    filler.set_nonblocking(true).expect("non-blocking");
+    let mut queued = 0;
+    while filler.send_to(b"<13>filler", &path).is_ok() {
+        queued += 1;
+        assert!(queued < 100_000, "the queue never filled");
+    }
+    let mut c = pansweep();
+    c.current_dir(t.path()).env("PANSWEEP_SYSLOG_SOCKET", &path).args(["scan", "--syslog", "--format", "jsonl", "."]);
+    let started = Instant::now();
+    let r = crate::util::run_with_hang_guard(&mut c, LIMIT);
+    assert_eq!(r.code, 0, "{}", r.show());
+    assert!(r.stderr().contains("warning: cannot send the summary to syslog"), "{}", r.show());
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
 }
