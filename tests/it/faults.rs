@@ -162,7 +162,7 @@ fn file_that_shrinks_while_read_ends_at_its_new_end() {
 }
 
 /// A 2 MB file that grows by 0.7 MB, ending in a card, while it is read (throttled to
-/// 512 KiB/s): a file is read to its end as it is when the reader gets there, so the
+/// 256 KiB/s: the second chunk is read 3 s after the first, time enough to append): a file is read to its end as it is when the reader gets there, so the
 /// appended card is found and every byte counted.
 #[test]
 fn file_that_grows_while_read_is_read_to_its_new_end() {
@@ -172,7 +172,7 @@ fn file_that_grows_while_read_is_read_to_its_new_end() {
     text.push_str(&filler_then(3 << 19 >> 5, "none"));
     let path = t.write("grows.log", &text);
     let appended = filler_then(1 << 19 >> 5, &b);
-    let child = spawn(t.path(), &["scan", "--format", "jsonl", "-j", "1", "--max-rate", "512K", "."]);
+    let child = spawn(t.path(), &["scan", "--format", "jsonl", "-j", "1", "--max-rate", "256K", "."]);
     assert!(wait_until_open(child.id(), &path), "pansweep never opened the file");
     std::fs::OpenOptions::new()
         .append(true)

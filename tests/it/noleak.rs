@@ -563,7 +563,13 @@ fn every_byte_a_run_writes_is_free_of_planted_numbers() {
     let mut c = cmd();
     resume_args(&mut c);
     let child = c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
-    std::thread::sleep(Duration::from_millis(1500));
+    // The run record is written once the signal handler is in place; then let it work.
+    let started = std::time::Instant::now();
+    while std::fs::metadata(out.join("resumed.jsonl")).map_or(0, |m| m.len()) == 0 {
+        assert!(started.elapsed() < limit, "the resumable run never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(700));
     let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
     let o = child.wait_with_output().expect("interrupted run");
