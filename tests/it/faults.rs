@@ -350,6 +350,8 @@ fn small_tmpfs(test: &str, work: &TestDir) -> Option<Mounted> {
 /// exit 2, one line on stderr naming the report file and the cause, and the JSONL left
 /// behind is valid up to its last whole line, starting with the run record. Every other
 /// format, and `pansweep report` onto the same disk, also exits 2 with the same message.
+/// A `--state` file there is given up with a warning (the run is not harmed); a
+/// `--resume` journal there stops the run before it starts.
 #[test]
 fn full_output_disk_exits_2_naming_the_report() {
     let test = "full_output_disk_exits_2_naming_the_report";
@@ -394,6 +396,51 @@ fn full_output_disk_exits_2_naming_the_report() {
     assert_eq!(r.code, 2, "{}", r.show());
     let want = format!("pansweep: cannot write the report {}: no space left on device", report.display());
     assert!(r.stderr().starts_with(&want), "{}", r.show());
+    std::fs::remove_file(&report).expect("free the disk");
+
+    // A --state file on the full disk: the run and its report are not harmed, a warning
+    // says the state was not updated, and the abandoned temporary state is removed.
+    let key = work.write("key", [7u8; 32]);
+    let state = m.dir.join("state");
+    let mut c = pansweep();
+    c.current_dir(tree.path())
+        .args(["scan", "-j", "2", "--format", "jsonl", "--fingerprint-key"])
+        .arg(&key)
+        .arg("--state")
+        .arg(&state)
+        .arg("-o")
+        .arg(work.join("with-state.jsonl"))
+        .arg(".");
+    let r = crate::util::run_with_hang_guard(&mut c, LIMIT);
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert!(r.stderr().contains("warning: the state file was not updated"), "{}", r.show());
+    assert!(r.stderr().contains("No space left on device"), "{}", r.show());
+    assert_eq!(
+        summary(&parse_jsonl(&std::fs::read_to_string(work.join("with-state.jsonl")).unwrap()).unwrap())["complete"],
+        true
+    );
+    let left: Vec<_> = std::fs::read_dir(&m.dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "left on the full disk: {left:?}");
+
+    // A --resume journal that cannot be written: the run cannot start (exit 2), and the
+    // message names the journal and says why once.
+    let mut filler = std::fs::File::create(m.dir.join("filler")).expect("filler");
+    let block = vec![0u8; 64 << 10];
+    while filler.write_all(&block).is_ok() {}
+    let journal = m.dir.join("journal");
+    let mut c = pansweep();
+    c.current_dir(tree.path())
+        .args(["scan", "--fingerprint-key"])
+        .arg(&key)
+        .arg("--resume")
+        .arg(&journal)
+        .arg("-o")
+        .arg(work.join("resumed.jsonl"))
+        .arg(".");
+    let r = crate::util::run_with_hang_guard(&mut c, LIMIT);
+    assert_eq!(r.code, 2, "{}", r.show());
+    assert!(r.stderr().starts_with(&format!("pansweep: {}: ", journal.display())), "{}", r.show());
+    assert_eq!(r.stderr().matches("No space left on device").count(), 1, "{}", r.show());
 }
 
 // ---------------------------------------------------------------------------------------
