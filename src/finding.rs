@@ -31,6 +31,8 @@ impl Pan {
         if !(MIN_PAN_LEN..=MAX_PAN_LEN).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
+        #[cfg(debug_assertions)]
+        fault::panic_if_asked(digits);
         let mut buf = [0u8; MAX_PAN_LEN];
         buf[..digits.len()].copy_from_slice(digits);
         Some(Pan { digits: buf, len: digits.len() as u8 })
@@ -56,6 +58,32 @@ impl Pan {
     /// lookup, fingerprint) can see them.
     pub(crate) fn digits(&self) -> &[u8] {
         &self.digits[..self.len()]
+    }
+}
+
+/// Test-only fault injection, compiled into debug builds only (never into a release
+/// binary): with `PANSWEEP_FAULT_PANIC_ON_PAN=PREFIX` in the environment, building a
+/// [`Pan`] whose digits start with `PREFIX` (at least 6 digits) panics, on the worker
+/// thread that is scanning the number, with a message that quotes the full number on
+/// purpose. `tests/it/noleak.rs` uses it to show that the panic hook masks what a panic
+/// says, that the item becomes an `internal error` skip and that the run goes on.
+#[cfg(debug_assertions)]
+mod fault {
+    use std::sync::OnceLock;
+
+    /// The variable that arms the fault.
+    const VAR: &str = "PANSWEEP_FAULT_PANIC_ON_PAN";
+
+    pub(super) fn panic_if_asked(digits: &[u8]) {
+        static PREFIX: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        let prefix = PREFIX.get_or_init(|| {
+            std::env::var(VAR).ok().map(String::into_bytes).filter(|p| p.len() >= 6 && p.iter().all(u8::is_ascii_digit))
+        });
+        if let Some(p) = prefix
+            && digits.starts_with(p)
+        {
+            panic!("fault injection ({VAR}): panicking while holding {}", String::from_utf8_lossy(digits));
+        }
     }
 }
 

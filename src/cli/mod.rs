@@ -38,7 +38,7 @@ pub(crate) fn main() -> ExitCode {
     };
     // The config file: an unreadable or invalid one stops here (exit 2).
     if let Err(err) = config::apply(&mut cli, &matches) {
-        let _ = writeln!(std::io::stderr().lock(), "pansweep: {err:#}");
+        let _ = writeln!(std::io::stderr().lock(), "pansweep: {}", describe(&err));
         return ExitStatus::Error.into();
     }
     let result = match &cli.command {
@@ -61,10 +61,29 @@ pub(crate) fn main() -> ExitCode {
                 return ExitStatus::Clean.into();
             }
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "pansweep: {err:#}");
+            let _ = writeln!(stderr, "pansweep: {}", describe(&err));
             ExitStatus::Error.into()
         }
     }
+}
+
+/// An error and its causes on one line, `a: b: c` like anyhow's `{:#}`, without a cause
+/// that the text before it already ends with: many library errors say their source in
+/// their own message too (`cannot write state file: No space left on device`), which
+/// `{:#}` would print twice.
+fn describe(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Panics print one line, with every PAN-like digit run masked: a panic message may quote
@@ -88,5 +107,23 @@ pub(crate) fn warn(msg: &str) {
 pub(crate) fn note(cli: &args::Cli, msg: &str) {
     if !cli.quiet {
         let _ = writeln!(std::io::stderr().lock(), "pansweep: note: {msg}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write state file: {0}")]
+    struct Says(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let e = anyhow::Error::new(Says(io)).context("x/journal");
+        assert_eq!(describe(&e), "x/journal: cannot write state file: No space left on device (os error 28)");
+        let plain = anyhow::Error::new(std::io::Error::from_raw_os_error(libc::ENOSPC)).context("cannot write a");
+        assert_eq!(describe(&plain), "cannot write a: No space left on device (os error 28)");
     }
 }

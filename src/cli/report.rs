@@ -89,7 +89,9 @@ pub(crate) fn run(cli: &Cli, a: &ReportCmdArgs) -> anyhow::Result<ExitStatus> {
         min_confidence: a.out.min_confidence.into(),
         argv: std::env::args().map(|s| report::redact_arg(&s)).collect(),
     };
-    let merged = merge::merge(&inputs, writer.as_mut(), &opts)?;
+    let merged = merge::merge(&inputs, writer.as_mut(), &opts).map_err(|e| {
+        super::scan::write_error(a.out.output.as_ref().map(|p| p.display().to_string()).as_deref(), &e.0)
+    })?;
     if !cli.quiet {
         let mut stderr = std::io::stderr().lock();
         for note in &merged.notes {

@@ -176,11 +176,33 @@ fn open_writer_at(cli: &Cli, o: &OutputArgs, append: bool) -> anyhow::Result<Ope
     Ok(Opened { writer, output_id, spool })
 }
 
+/// The error for a report that could not be written (a full disk, a vanished mount):
+/// `cannot write the report PATH: no space left on device (os error 28)`, or `… to stdout`.
+/// The I/O error stays in the chain with its kind, so a closed pipe is still recognised.
+pub(crate) fn write_error(report: Option<&str>, e: &std::io::Error) -> anyhow::Error {
+    let what = match report {
+        Some(p) => format!("cannot write the report {}", report::redact_digits(p)),
+        None => "cannot write the report to stdout".to_owned(),
+    };
+    let text = e.to_string();
+    let mut c = text.chars();
+    let lower = c.next().map_or_else(String::new, |f| f.to_lowercase().chain(c).collect());
+    anyhow::Error::new(std::io::Error::new(e.kind(), lower)).context(what)
+}
+
+/// How long the syslog line may wait for room in the socket's queue.
+const SYSLOG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Sends one line to the local syslog socket (`/dev/log`, or `$PANSWEEP_SYSLOG_SOCKET`);
-/// a missing socket is a warning (none under `--quiet`).
+/// a missing socket is a warning (none under `--quiet`). A logger that does not read
+/// (its queue full: 10 datagrams by default) is one too, after [`SYSLOG_TIMEOUT`]: a
+/// datagram send to a full queue would otherwise block the run's end for ever.
 fn send_syslog(quiet: bool, line: &str) {
     let socket = std::env::var_os("PANSWEEP_SYSLOG_SOCKET").map_or_else(|| "/dev/log".into(), PathBuf::from);
-    let sent = UnixDatagram::unbound().and_then(|s| s.send_to(line.as_bytes(), &socket));
+    let sent = UnixDatagram::unbound().and_then(|s| {
+        s.set_write_timeout(Some(SYSLOG_TIMEOUT))?;
+        s.send_to(line.as_bytes(), &socket)
+    });
     if let Err(e) = sent
         && !quiet
     {
@@ -357,6 +379,11 @@ impl Session {
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
+                // Named, so that a full disk says which file it could not write.
+                let e = match e {
+                    pipeline::PipelineError::Write(io) => write_error(self.report_path.as_deref(), &io),
+                    other => other.into(),
+                };
                 if self.syslog {
                     let failed = syslog::Outcome::Failed {
                         files: counters.files.load(Ordering::Relaxed),
@@ -371,7 +398,7 @@ impl Session {
                     let _ = self.writer.flush();
                     let _ = spool.release();
                 }
-                return Err(e.into());
+                return Err(e);
             }
         };
         for w in &outcome.warnings {

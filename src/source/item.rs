@@ -364,3 +364,6 @@ impl ItemScanner<'_> {
 fn chain_depth(chain: &[&'static str]) -> u32 {
     u32::try_from(chain.len()).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod fault_tests;

@@ -212,8 +212,18 @@ impl NextState {
     /// Finishes the state: the previous entries of files this run did not record are kept
     /// when `keep` says so (after an interrupted run: all of them; each is still checked
     /// against its stamp when used), else dropped (after a complete run, files that are
-    /// gone). Then `PATH.tmp` replaces `PATH`.
-    pub fn commit(mut self, previous: Option<&Previous>, keep: &dyn Fn(&PathKey) -> bool) -> Result<(), StateError> {
+    /// gone). Then `PATH.tmp` replaces `PATH`. When that fails (a full disk), `PATH.tmp`
+    /// is removed, so an abandoned state does not keep the disk full; `PATH` is untouched.
+    pub fn commit(self, previous: Option<&Previous>, keep: &dyn Fn(&PathKey) -> bool) -> Result<(), StateError> {
+        let tmp = self.tmp.clone();
+        let r = self.write_out(previous, keep);
+        if r.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        r
+    }
+
+    fn write_out(mut self, previous: Option<&Previous>, keep: &dyn Fn(&PathKey) -> bool) -> Result<(), StateError> {
         if let Some(e) = self.failed.take() {
             return Err(StateError::Io { path: self.tmp, what: "cannot write state file", source: e });
         }

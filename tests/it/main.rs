@@ -12,6 +12,7 @@ mod containers;
 mod db;
 mod detectors;
 mod encodings;
+mod faults;
 mod forensic;
 mod html;
 mod noleak;

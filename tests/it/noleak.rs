@@ -1,11 +1,22 @@
 //! No output ever holds a full card number (SPEC §4, §7): whatever is planted, in every
-//! format, with and without `--context`, in English and Japanese, and in file names.
+//! format, with and without `--context`, in English and Japanese, and in file names; and
+//! every byte a run writes — stdout, stderr, report files, the `--state` file, the
+//! `--resume` journal, the forensic manifest, an allowlist written by `allowlist add`,
+//! the `--syslog` line and the message of a worker that panics while holding a number —
+//! holds none of the planted numbers, compared as written, without separators and as
+//! bare digits. Database errors never show the password.
 
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use proptest::prelude::*;
 
-use crate::util::{TestDir, findings, grouped, mask_digits, masked, pan, pansweep, run, s, scan_jsonl, strs};
+use crate::util::{
+    Run, TestDir, findings, grouped, mask_digits, masked, of_type, pan, pansweep, run, run_with_hang_guard, s,
+    scan_jsonl, strs, summary,
+};
 
 /// (IIN prefix, length) of the numbers planted: most brands and lengths, some that need
 /// context, one that is only a 13-digit legacy Visa.
@@ -338,4 +349,352 @@ fn file_name_with_a_grouped_pan_is_masked() {
     let p = pan("453201", 16, 85);
     t.write(format!("card {}.txt", grouped(&p, " ")), "card 4111111111111111\n");
     assert_eq!(find_leak(t.path(), std::slice::from_ref(&p), &[]), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Every byte a run writes.
+
+/// Full-width digits folded to ASCII, everything that is not a digit dropped.
+fn digits_only(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '\u{FF10}'..='\u{FF19}' => char::from_u32(u32::from(c) - 0xFF10 + u32::from('0')),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where in `bytes` (named `what`) a planted number appears: as written, without the
+/// separators a PAN may hold, or as bare digits with anything between them (`4-5-3-2…`,
+/// a JSON array of digits, full-width digits). Also the planted expiry and security code.
+/// `None` when clean; the message shows only masked forms.
+fn leak_in_bytes(what: &str, bytes: &[u8], pans: &[String]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let flat = without_separators(&text);
+    let digits = digits_only(&text);
+    for p in pans {
+        for (how, hay) in [("as written", &*text), ("without separators", &flat), ("as bare digits", &digits)] {
+            if hay.contains(p.as_str()) {
+                return Some(format!("{what} holds the planted number {} {how}", masked(p)));
+            }
+        }
+    }
+    for secret in ["12/27", "cvv 123"] {
+        if text.contains(secret) {
+            return Some(format!("{what} holds the planted {secret:?}"));
+        }
+    }
+    None
+}
+
+/// What every run of the test wrote, as named byte strings, and the syslog socket the
+/// runs send to.
+struct Written {
+    all: Vec<(String, Vec<u8>)>,
+    log: Syslog,
+}
+
+impl Written {
+    fn new(dir: &Path) -> Written {
+        Written { all: Vec::new(), log: Syslog::new(dir) }
+    }
+
+    /// A command that sends its syslog line to the test's socket.
+    fn pansweep(&self) -> Command {
+        let mut c = pansweep();
+        c.env("PANSWEEP_SYSLOG_SOCKET", &self.log.path);
+        c
+    }
+
+    /// Keeps what a run wrote on stdout and stderr and the syslog line it sent (the
+    /// socket's queue is read after every run: it holds only 10 datagrams).
+    fn run(&mut self, name: &str, r: &Run) {
+        self.all.push((format!("{name}: stdout"), r.stdout_bytes.clone()));
+        self.all.push((format!("{name}: stderr"), r.stderr_bytes.clone()));
+        for line in self.log.drain() {
+            self.all.push((format!("{name}: syslog line"), line));
+        }
+    }
+
+    /// Every file under `dir` (the syslog socket left out).
+    fn files(&mut self, dir: &Path) {
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("list output dir").flatten() {
+                let ft = e.file_type().expect("file type");
+                if ft.is_dir() {
+                    stack.push(e.path());
+                } else if ft.is_file() {
+                    self.all.push((e.path().display().to_string(), std::fs::read(e.path()).expect("read output")));
+                }
+            }
+        }
+    }
+
+    fn check(&self, pans: &[String]) {
+        for (what, bytes) in &self.all {
+            if let Some(leak) = leak_in_bytes(what, bytes, pans) {
+                panic!("{leak}");
+            }
+        }
+    }
+}
+
+/// Syslog lines sent to a socket of the test's own.
+struct Syslog {
+    sock: UnixDatagram,
+    path: std::path::PathBuf,
+}
+
+impl Syslog {
+    fn new(dir: &Path) -> Syslog {
+        let path = dir.join("log.sock");
+        let sock = UnixDatagram::bind(&path).expect("bind syslog socket");
+        sock.set_nonblocking(true).expect("non-blocking");
+        Syslog { sock, path }
+    }
+
+    /// Every line received so far.
+    fn drain(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = self.sock.recv(&mut buf) {
+            out.push(buf[..n].to_vec());
+        }
+        out
+    }
+}
+
+/// A tree with one file per brand and length, every separator and keyword, with expiry
+/// and security code, one file named after a number and one after a grouped number, and a
+/// gzip member; returns the planted numbers.
+fn planted_tree(t: &TestDir) -> Vec<String> {
+    let files: Vec<FileCase> = (0..SHAPES.len())
+        .map(|i| FileCase {
+            plants: vec![Plant {
+                shape: i,
+                seed: 7000 + i as u64,
+                sep: i % SEPARATORS.len(),
+                keyword: i % KEYWORDS.len(),
+                cvv: i % 2 == 0,
+                expiry: i % 3 == 0,
+            }],
+            filler_seed: 40 + i as u64,
+            filler_words: 60,
+            named_after_first_pan: i == 1,
+        })
+        .collect();
+    let mut pans = build(t, &files);
+    let g = pan("453201", 16, 7100);
+    t.write(format!("card {}.txt", grouped(&g, " ")), "card number 4111111111111111\n");
+    pans.push(g);
+    let z = pan("545454", 16, 7101);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, format!("id,card_no\n1,{z}\n").as_bytes()).expect("gzip");
+    t.write("orders.csv.gz", gz.finish().expect("gzip"));
+    pans.push(z);
+    // Enough bytes that a run throttled to 64 KiB/s takes seconds (to interrupt it).
+    t.write("padding.log", "2024-10-22 11:11:30 GET /cart 200 ok\n".repeat(12_000));
+    pans
+}
+
+/// Every way a scan writes, into files of `out` (outside the scanned tree), with the
+/// syslog line on: reports in each format and language, an incremental state used
+/// twice, a resume journal of an interrupted and continued run, a forensic report and
+/// manifest, an allowlist written by `allowlist add` and runs that use it and a baseline,
+/// and a run whose worker panics while holding a planted number. Then every byte is
+/// checked for every planted number.
+#[test]
+fn every_byte_a_run_writes_is_free_of_planted_numbers() {
+    let t = TestDir::new();
+    let pans = planted_tree(&t);
+    let out = TestDir::new();
+    let key = out.write("key", [0x5au8; 32]);
+    let mut w = Written::new(out.path());
+    let sock = w.log.path.clone();
+    let cmd = || {
+        let mut c = pansweep();
+        c.current_dir(t.path()).env("PANSWEEP_SYSLOG_SOCKET", &sock);
+        c
+    };
+    let arg = |p: &Path| p.display().to_string();
+    let limit = Duration::from_mins(2);
+    let ok = |name: &str, r: &Run| assert!(r.code == 0 || r.code == 1, "{name}: {}", r.show());
+
+    // Reports in every format and both languages, with context.
+    for lang in ["en", "ja"] {
+        for format in ["text", "jsonl", "json", "csv", "sarif", "html"] {
+            let report = out.join(format!("report-{lang}.{format}"));
+            let mut c = cmd();
+            c.args(["--lang", lang, "scan", "-j", "2", "--context", "--syslog", "--format", format, "-o"])
+                .arg(&report)
+                .arg(".");
+            let r = run_with_hang_guard(&mut c, limit);
+            ok(&format!("{lang} {format}"), &r);
+            w.run(&format!("scan --lang {lang} --format {format}"), &r);
+        }
+    }
+    let en = crate::util::parse_jsonl(&std::fs::read_to_string(out.join("report-en.jsonl")).unwrap()).unwrap();
+    // Not vacuous: the scan saw the planted numbers (all but the ones needing more context).
+    assert!(findings(&en).len() >= pans.len() / 2, "{} findings", findings(&en).len());
+
+    // An incremental state, written and then used.
+    for n in 1..=2 {
+        let mut c = cmd();
+        c.args(["scan", "-j", "2", "--syslog", "--fingerprint-key", &arg(&key), "--state"])
+            .arg(out.join("state"))
+            .arg("-o")
+            .arg(out.join(format!("state-run-{n}.jsonl")))
+            .arg(".");
+        let r = run_with_hang_guard(&mut c, limit);
+        ok("state", &r);
+        w.run(&format!("scan --state (run {n})"), &r);
+    }
+
+    // A resumable run interrupted by SIGINT, then continued to its end.
+    let resume_args = |c: &mut Command| {
+        c.args(["scan", "-j", "1", "--syslog", "--max-rate", "64K", "--fingerprint-key", &arg(&key), "--resume"])
+            .arg(out.join("journal"))
+            .arg("-o")
+            .arg(out.join("resumed.jsonl"))
+            .arg(".");
+    };
+    let mut c = cmd();
+    resume_args(&mut c);
+    let child = c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    // The run record is written once the signal handler is in place; then let it work.
+    let started = std::time::Instant::now();
+    while std::fs::metadata(out.join("resumed.jsonl")).map_or(0, |m| m.len()) == 0 {
+        assert!(started.elapsed() < limit, "the resumable run never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("interrupted run");
+    let r = Run { code: o.status.code().unwrap_or(-1), stdout_bytes: o.stdout, stderr_bytes: o.stderr };
+    assert_eq!(r.code, 130, "{}", r.show());
+    w.run("scan --resume (interrupted)", &r);
+    let mut c = cmd();
+    resume_args(&mut c);
+    let r = run_with_hang_guard(&mut c, limit);
+    ok("resume", &r);
+    assert!(r.stderr().contains("continuing an interrupted run"), "{}", r.show());
+    w.run("scan --resume (continued)", &r);
+
+    // Forensic mode: evidence records and the run manifest.
+    let mut c = cmd();
+    c.args(["scan", "-j", "2", "--syslog", "--forensic", "-o"]).arg(out.join("forensic.jsonl")).arg(".");
+    let r = run_with_hang_guard(&mut c, limit);
+    ok("forensic", &r);
+    assert!(out.join("forensic.jsonl.manifest.json").exists(), "{}", r.show());
+    w.run("scan --forensic", &r);
+
+    // An allowlist written from a report made with the key, then used; a baseline.
+    let keyed = crate::util::parse_jsonl(&std::fs::read_to_string(out.join("state-run-1.jsonl")).unwrap()).unwrap();
+    let id = s(findings(&keyed)[0], "id").to_owned();
+    let mut c = cmd();
+    c.args(["allowlist", "add", "--id", &id, "--reason", "accepted in a test", "--from"])
+        .arg(out.join("state-run-1.jsonl"))
+        .arg("--allowlist")
+        .arg(out.join("allow.toml"));
+    let r = run_with_hang_guard(&mut c, limit);
+    assert_eq!(r.code, 0, "{}", r.show());
+    w.run("allowlist add", &r);
+    let mut c = cmd();
+    c.args(["scan", "-j", "2", "--syslog", "--allowlist"])
+        .arg(out.join("allow.toml"))
+        .arg("--baseline")
+        .arg(out.join("state-run-1.jsonl"))
+        .args(["--fingerprint-key", &arg(&key), "-o"])
+        .arg(out.join("triaged.jsonl"))
+        .arg(".");
+    let r = run_with_hang_guard(&mut c, limit);
+    assert!(matches!(r.code, 0 | 1), "{}", r.show());
+    w.run("scan --allowlist --baseline", &r);
+
+    // A worker that panics while it holds a planted number (debug builds only).
+    let victim = &pans[0];
+    let mut c = cmd();
+    c.env("PANSWEEP_FAULT_PANIC_ON_PAN", &victim[..10])
+        .args(["scan", "-j", "2", "--syslog", "--format", "jsonl", "-o"])
+        .arg(out.join("panicked.jsonl"))
+        .arg(".");
+    let r = run_with_hang_guard(&mut c, limit);
+    if cfg!(debug_assertions) {
+        assert_eq!(r.code, 1, "the run goes on after a panic: {}", r.show());
+        assert!(r.stderr().contains("pansweep: internal error at "), "{}", r.show());
+        assert!(r.stderr().contains(&masked(victim)), "the message is masked, not dropped: {}", r.show());
+        let recs = crate::util::parse_jsonl(&std::fs::read_to_string(out.join("panicked.jsonl")).unwrap()).unwrap();
+        let internal: Vec<_> =
+            of_type(&recs, "skipped").into_iter().filter(|k| s(k, "reason").starts_with("internal error")).collect();
+        assert_eq!(internal.len(), 1, "{}", r.show());
+        assert!(!findings(&recs).is_empty(), "the other files are still reported");
+    }
+    w.run("scan with a worker panic", &r);
+
+    w.files(out.path());
+    let lines = w.all.iter().filter(|(n, _)| n.ends_with("syslog line")).count();
+    assert_eq!(lines, 19, "one syslog line per run with --syslog");
+    for name in ["state", "journal", "forensic.jsonl.manifest.json", "allow.toml"] {
+        assert!(w.all.iter().any(|(n, _)| n.ends_with(name)), "{name} was not written");
+    }
+    w.check(&pans);
+}
+
+// ---------------------------------------------------------------------------------------
+// Database passwords.
+
+/// `host:port` of the server in `var`, or `default` when the variable is not set.
+fn server_addr(var: &str, default: &str) -> String {
+    std::env::var(var)
+        .ok()
+        .and_then(|u| url::Url::parse(&u).ok())
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// A wrong password for a user the servers do not have, and a port nothing listens on:
+/// the database is a skipped item (exit 3) and the password is in none of stdout, stderr,
+/// the report (every format), the run record's argv or the syslog line, neither as written
+/// nor URL-encoded.
+#[test]
+fn database_errors_never_show_the_password() {
+    const SECRET: &str = "S3cretPw";
+    let pg = server_addr("PANSWEEP_TEST_PG_URL", "127.0.0.1:5432");
+    let my = server_addr("PANSWEEP_TEST_MYSQL_URL", "127.0.0.1:3306");
+    let out = TestDir::new();
+    let mut w = Written::new(out.path());
+    let urls = [
+        format!("postgres://u:{SECRET}@{pg}/test"),
+        format!("mysql://u:{SECRET}@{my}/test"),
+        format!("postgres://u:{SECRET}@127.0.0.1:1/test"),
+        format!("mariadb://u:{SECRET}@127.0.0.1:1/test"),
+        format!("postgres://u@{pg}/test?password={SECRET}"),
+    ];
+    for (i, url) in urls.iter().enumerate() {
+        for format in ["jsonl", "text", "json", "csv", "sarif", "html"] {
+            let report = out.join(format!("db-{i}.{format}"));
+            let mut c = w.pansweep();
+            c.args(["db", "--syslog", "--connect-timeout", "5", "--format", format, "-o"]).arg(&report).arg(url);
+            let r = run_with_hang_guard(&mut c, Duration::from_mins(2));
+            assert_eq!(r.code, 3, "database {i}, {format}: a database that refuses us is skipped: {}", r.show());
+            if format == "jsonl" {
+                let recs = crate::util::parse_jsonl(&std::fs::read_to_string(&report).unwrap()).unwrap();
+                let sk = of_type(&recs, "skipped");
+                assert_eq!(sk.len(), 1, "{}", r.show());
+                assert!(s(sk[0], "reason").starts_with("cannot connect"), "{}", s(sk[0], "reason"));
+                assert_eq!(summary(&recs)["complete"], true);
+            }
+            w.run(&format!("db {i} --format {format}"), &r);
+        }
+    }
+    w.files(out.path());
+    assert_eq!(w.all.iter().filter(|(n, _)| n.ends_with("syslog line")).count(), urls.len() * 6);
+    let encoded: String = url::form_urlencoded::byte_serialize(SECRET.as_bytes()).collect();
+    for (what, bytes) in &w.all {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(SECRET) && !text.contains(&encoded), "the password is in {what}");
+    }
 }

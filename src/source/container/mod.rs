@@ -530,6 +530,11 @@ impl Walker<'_, '_> {
             let reason = format!("limit max-decoder-memory: needs more than {max} bytes to decode");
             *self.budget.tripped.borrow_mut() = Some(reason);
         }
+        // An error from the operating system (EIO from a bad sector, a network mount gone)
+        // is not damage in the archive: it is reported as what it is, like a plain file's.
+        if err.raw_os_error().is_some() && self.budget.tripped.borrow().is_none() && self.budget.halt.get().is_none() {
+            return self.skip(path, SkipKind::Error, format!("cannot read: {}", lowercase_first(&err.to_string())));
+        }
         self.fail(path, err);
     }
 }
