@@ -650,13 +650,19 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
     }
     let mut hits = Vec::new();
     let scanned = reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
-    let reported = scanned.is_ok() && reportable(ctx, &hits);
+    let reported = reportable(ctx, &hits);
     let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, None));
     match scanned {
         Ok(stats) => {
             Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true, evidence })
         }
-        Err(e) => Some(Msg::Skip(Skip::io(&*shown, "cannot read", &e))),
+        Err(e) => {
+            // A read error part way (EIO from a bad sector): the skip says so, and what
+            // was found before it is still reported (SPEC §8: never lose a finding).
+            let _ = ctx.results.send(Msg::Skip(Skip::io(&*shown, "cannot read", &e)));
+            let stats = reader.partial_stats();
+            Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: false, evidence })
+        }
     }
 }
 
@@ -808,8 +814,8 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
             evidence: None,
         },
         Err(e) => {
-            // A read error in one piece: report it, and give the writer an empty piece
-            // so later pieces of the same file are not held back.
+            // A read error in one piece: report it, and give the writer the piece (not
+            // clean) so later pieces of the same file are not held back.
             let skip = Skip::io(
                 format!(
                     "{} (bytes {}..{})",
@@ -821,7 +827,18 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
                 &e,
             );
             let _ = ctx.results.send(Msg::Skip(skip));
-            empty_piece(p)
+            // What was found in the piece before the error is still reported.
+            Msg::Done {
+                path: p.path.clone(),
+                file_id: p.file_id,
+                index: p.index,
+                count: p.count,
+                hits,
+                stats: reader.partial_stats(),
+                mark: p.mark,
+                clean: false,
+                evidence: None,
+            }
         }
     }
 }

@@ -287,7 +287,7 @@ impl Embedded {
         // whole 8-byte group starting at a multiple of 13; only those groups are tested
         // (eight bytes at once), and the run around one that is all alphabet is measured
         // once, eight bytes at a time.
-        has_long_base64_run(src, self.limits.min_base64.max(MIN_B64_LINE))
+        super::kernel::has_base64_run(src, self.limits.min_base64.max(MIN_B64_LINE))
     }
 
     /// Calls `f` for every decoded region of `src` worth scanning (offsets in its map are
@@ -554,6 +554,7 @@ fn both_cases(s: &[u8]) -> bool {
 /// at multiples of [`SAMPLE_STRIDE`] (a run of 20 holds a whole one). A group that is all
 /// alphabet has its run measured (eight bytes at a time); the search goes on after the
 /// run, so each byte is read at most a few times: linear.
+#[cfg_attr(not(test), allow(dead_code))] // the scalar twin of `kernel::has_base64_run`
 fn has_long_base64_run(s: &[u8], min: usize) -> bool {
     debug_assert!(min >= 8 + SAMPLE_STRIDE - 1);
     let mut i = 0;

@@ -459,6 +459,43 @@ proptest! {
         min in 20usize..40,
     ) {
         prop_assert_eq!(has_long_base64_run(&src, min), has_base64_run(&src, min));
+        for k in crate::scan::kernel::Kernel::available() {
+            prop_assert_eq!(
+                crate::scan::kernel::has_base64_run_with(k, &src, min),
+                has_base64_run(&src, min),
+                "kernel {}", k.name()
+            );
+        }
+    }
+}
+
+/// The kernel's alphabet is the decoder's.
+#[test]
+fn kernel_base64_alphabet_is_the_decoders() {
+    for b in 0..=255u8 {
+        assert_eq!(crate::scan::kernel::is_base64_byte(b), B64[usize::from(b)] != NOT_B64, "{b:#x}");
+    }
+}
+
+/// Runs at every offset around block edges, long runs across blocks, runs cut by one byte.
+#[test]
+fn kernel_base64_runs_at_block_edges() {
+    for len in [19usize, 20, 21, 63, 64, 65, 130] {
+        for at in 0..140 {
+            let mut src = b"ab. cd, ".repeat(40);
+            let run: Vec<u8> = (0..len).map(|i| if i % 3 == 0 { b'Q' } else { b'q' }).collect();
+            src.splice(at..at, run);
+            for min in [20, 21, 64] {
+                for k in crate::scan::kernel::Kernel::available() {
+                    assert_eq!(
+                        crate::scan::kernel::has_base64_run_with(k, &src, min),
+                        has_base64_run(&src, min),
+                        "kernel {} len {len} at {at} min {min}",
+                        k.name()
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -23,7 +23,8 @@
 //! Property tests check that both ways give the same chains that [`needs_look`] accepts,
 //! on arbitrary bytes and ranges, for every kernel the machine can run.
 
-#![allow(unsafe_code)] // SIMD intrinsics, in `simd` only; every block has a SAFETY comment.
+#![allow(unsafe_code)]
+// SIMD intrinsics, in `simd` only; every block has a SAFETY comment.
 // `inline(always)`: the driver and classifiers must inline into the function compiled for
 // the target feature, or the intrinsics stay out of line.
 #![allow(clippy::inline_always)]
@@ -608,6 +609,102 @@ fn drive<C: simd::Classify>(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)
         from -= 1;
     }
     walk(hay, from, end, &mut chain, f);
+}
+
+// ---------------------------------------------------------------------------------------
+// Base64 runs (the embedded-encoding pre-test, `scan::embedded`)
+
+/// Whether `b` is in the base64 alphabets (`A-Z a-z 0-9 + / - _`).
+#[inline]
+pub fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Whether `s` holds a run of at least `min` (≥ 20) base64-alphabet bytes with both letter
+/// cases. The SIMD classifiers mark alphabet bytes 64 at a time and a shift-and test finds
+/// runs of 20; only those are measured byte by byte. Same answer as the scalar
+/// `embedded::has_long_base64_run` (property-tested there).
+pub fn has_base64_run(s: &[u8], min: usize) -> bool {
+    static DETECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+    has_base64_run_with(*DETECTED.get_or_init(Kernel::detect), s, min)
+}
+
+/// [`has_base64_run`] with a chosen kernel (`Scalar`: measure every run byte by byte).
+pub fn has_base64_run_with(kernel: Kernel, s: &[u8], min: usize) -> bool {
+    assert!(min >= 20, "runs shorter than 20 are not searched for");
+    simd::base64_run(kernel, s, min).unwrap_or_else(|| base64_run_from(s, 0, min).0)
+}
+
+/// Whether the run of alphabet bytes around `i` (an alphabet byte) is long enough with
+/// both cases; returns that and the run's end.
+fn base64_run_at(s: &[u8], i: usize, min: usize) -> (bool, usize) {
+    let mut start = i;
+    while start > 0 && is_base64_byte(s[start - 1]) {
+        start -= 1;
+    }
+    let mut end = i;
+    while end < s.len() && is_base64_byte(s[end]) {
+        end += 1;
+    }
+    let run = &s[start..end];
+    (run.len() >= min && run.iter().any(u8::is_ascii_uppercase) && run.iter().any(u8::is_ascii_lowercase), end)
+}
+
+/// The scalar search from `i`: (found, where it stopped).
+fn base64_run_from(s: &[u8], mut i: usize, min: usize) -> (bool, usize) {
+    while i < s.len() {
+        if is_base64_byte(s[i]) {
+            let (ok, end) = base64_run_at(s, i, min);
+            if ok {
+                return (true, end);
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    (false, s.len())
+}
+
+/// Bit `i` set when bits `i-19..=i` of `prev:cur` are all set.
+#[inline(always)]
+fn run20(cur: u64, prev: u64) -> u64 {
+    let x = (u128::from(cur) << 64) | u128::from(prev);
+    let t2 = x & (x << 1);
+    let t4 = t2 & (t2 << 2);
+    let t8 = t4 & (t4 << 4);
+    let t16 = t8 & (t8 << 8);
+    let t20 = t16 & (t4 << 16);
+    (t20 >> 64) as u64
+}
+
+/// The SIMD driver of [`has_base64_run`].
+#[inline(always)]
+fn drive_base64<C: simd::Classify>(s: &[u8], min: usize) -> bool {
+    let mut p = 0;
+    let mut prev = 0u64;
+    while p + 64 <= s.len() {
+        // SAFETY: runs only inside a function compiled for `C`'s feature (`simd::base64_run`).
+        let a = unsafe { C::base64(block(s, p)) };
+        let long = run20(a, prev);
+        if long != 0 {
+            let (ok, end) = base64_run_at(s, p + long.trailing_zeros() as usize, min);
+            if ok {
+                return true;
+            }
+            // Go on after the run (its end is a non-alphabet byte or the end of `s`).
+            p = end + 1;
+            prev = 0;
+            continue;
+        }
+        prev = a;
+        p += 64;
+    }
+    // The tail, from the start of the run it begins in.
+    let mut from = p.min(s.len());
+    while from > 0 && is_base64_byte(s[from - 1]) {
+        from -= 1;
+    }
+    base64_run_from(s, from, min).0
 }
 
 #[cfg(test)]

@@ -29,6 +29,31 @@ pub trait Classify {
     /// # Safety
     /// As for [`Classify::basic`].
     unsafe fn kinds(block: &[u8; 64]) -> [u64; 3];
+
+    /// Base64-alphabet bytes ([`super::is_base64_byte`]).
+    ///
+    /// # Safety
+    /// As for [`Classify::basic`].
+    unsafe fn base64(block: &[u8; 64]) -> u64;
+}
+
+/// [`super::has_base64_run`] with `kernel`, if this CPU runs it.
+pub(super) fn base64_run(kernel: Kernel, s: &[u8], min: usize) -> Option<bool> {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512BW was detected on this CPU in the guard.
+        Kernel::Avx512 if std::is_x86_feature_detected!("avx512bw") => Some(unsafe { x86::base64_avx512(s, min) }),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 was detected on this CPU in the guard.
+        Kernel::Avx2 if std::is_x86_feature_detected!("avx2") => Some(unsafe { x86::base64_avx2(s, min) }),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: SSE2 is part of the `x86_64` baseline.
+        Kernel::Sse2 => Some(unsafe { x86::base64_sse2(s, min) }),
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: NEON was detected on this CPU in the guard.
+        Kernel::Neon if std::arch::is_aarch64_feature_detected!("neon") => Some(unsafe { arm::base64_neon(s, min) }),
+        _ => None,
+    }
 }
 
 /// Runs the driver with `kernel` over `hay[start..]` if this CPU can; returns false (and
@@ -96,7 +121,7 @@ mod x86 {
         _mm512_loadu_si512, _mm512_movepi8_mask, _mm512_or_si512, _mm512_set1_epi8, _mm512_sub_epi8,
     };
 
-    use super::super::{Basic, Chain, drive};
+    use super::super::{Basic, Chain, drive, drive_base64};
     use super::Classify;
 
     /// AVX-512BW: the whole block in one register; compares give the bit masks directly.
@@ -118,17 +143,22 @@ mod x86 {
             // load reads exactly them, and `loadu` needs no alignment.
             unsafe {
                 let v = _mm512_loadu_si512(block.as_ptr().cast::<__m512i>());
-                let eq = |b: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c(b)));
+                // A macro, not a closure: a closure is not compiled with the target feature.
+                macro_rules! eq {
+                    ($b:expr) => {
+                        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c($b)))
+                    };
+                }
                 let lower = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
                 let d = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(c(b'0'))), _mm512_set1_epi8(9));
-                let sep = eq(b' ') | eq(b'-') | eq(b'.');
+                let sep = eq!(b' ') | eq!(b'-') | eq!(b'.');
                 let x = _mm512_cmpeq_epi8_mask(lower, _mm512_set1_epi8(c(b'x')));
-                let mut mk = eq(b'*') | eq(b'#') | x;
+                let mut mk = eq!(b'*') | eq!(b'#') | x;
                 let high = _mm512_movepi8_mask(v);
                 let mut multi = 0;
                 if high != 0 {
-                    multi = eq(0xC2) | eq(0xA0) | eq(0xE3) | eq(0x80);
-                    mk |= eq(0xE2) | eq(0xEF);
+                    multi = eq!(0xC2) | eq!(0xA0) | eq!(0xE3) | eq!(0x80);
+                    mk |= eq!(0xE2) | eq!(0xEF);
                 }
                 let ol =
                     _mm512_cmple_epu8_mask(_mm512_sub_epi8(lower, _mm512_set1_epi8(c(b'a'))), _mm512_set1_epi8(25))
@@ -147,6 +177,25 @@ mod x86 {
                     _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c(b'-'))),
                     _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c(b'.'))),
                 ]
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn base64(block: &[u8; 64]) -> u64 {
+            // SAFETY: as in `basic`.
+            unsafe {
+                let v = _mm512_loadu_si512(block.as_ptr().cast::<__m512i>());
+                // A macro, not a closure: a closure is not compiled with the target feature.
+                macro_rules! eq {
+                    ($b:expr) => {
+                        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c($b)))
+                    };
+                }
+                let lower = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+                let letters =
+                    _mm512_cmple_epu8_mask(_mm512_sub_epi8(lower, _mm512_set1_epi8(c(b'a'))), _mm512_set1_epi8(25));
+                let digits = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(c(b'0'))), _mm512_set1_epi8(9));
+                letters | digits | eq!(b'+') | eq!(b'/') | eq!(b'-') | eq!(b'_')
             }
         }
     }
@@ -234,6 +283,38 @@ mod x86 {
                 [eq_mask!(b' '), eq_mask!(b'-'), eq_mask!(b'.')]
             }
         }
+
+        #[inline(always)]
+        unsafe fn base64(block: &[u8; 64]) -> u64 {
+            // SAFETY: as in `basic`.
+            unsafe {
+                let halves = [
+                    _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()),
+                    _mm256_loadu_si256(block.as_ptr().add(32).cast::<__m256i>()),
+                ];
+                macro_rules! alphabet {
+                    ($v:expr) => {{
+                        let v = $v;
+                        macro_rules! eq {
+                            ($b:expr) => {
+                                _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c($b)))
+                            };
+                        }
+                        let l = _mm256_sub_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)), _mm256_set1_epi8(c(b'a')));
+                        let d = _mm256_sub_epi8(v, _mm256_set1_epi8(c(b'0')));
+                        let letters = _mm256_cmpeq_epi8(_mm256_min_epu8(l, _mm256_set1_epi8(25)), l);
+                        let digits = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d);
+                        let signs = _mm256_or_si256(
+                            _mm256_or_si256(eq!(b'+'), eq!(b'/')),
+                            _mm256_or_si256(eq!(b'-'), eq!(b'_')),
+                        );
+                        _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(letters, digits), signs))
+                    }};
+                }
+                u64::from(alphabet!(halves[0]).cast_unsigned())
+                    | (u64::from(alphabet!(halves[1]).cast_unsigned()) << 32)
+            }
+        }
     }
 
     impl Classify for Sse2 {
@@ -308,6 +389,26 @@ mod x86 {
                 })
             }
         }
+
+        #[inline(always)]
+        unsafe fn base64(block: &[u8; 64]) -> u64 {
+            // SAFETY: as in `basic`.
+            unsafe {
+                let mut m = 0u64;
+                for k in 0..4 {
+                    let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+                    let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c(b)));
+                    let l = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(c(b'a')));
+                    let d = _mm_sub_epi8(v, _mm_set1_epi8(c(b'0')));
+                    let letters = _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l);
+                    let digits = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+                    let signs = _mm_or_si128(_mm_or_si128(eq(b'+'), eq(b'/')), _mm_or_si128(eq(b'-'), eq(b'_')));
+                    let a = _mm_or_si128(_mm_or_si128(letters, digits), signs);
+                    m |= u64::from(_mm_movemask_epi8(a).cast_unsigned()) << (16 * k);
+                }
+                m
+            }
+        }
     }
 
     /// The driver compiled with AVX-512BW.
@@ -327,6 +428,33 @@ mod x86 {
     pub(super) unsafe fn classify_avx512(block: &[u8; 64]) -> (Basic, [u64; 3]) {
         // SAFETY: this function is compiled with AVX-512BW, which the caller guarantees.
         unsafe { (Avx512::basic(block), Avx512::kinds(block)) }
+    }
+
+    /// The base64-run search compiled with AVX-512BW.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512BW.
+    #[target_feature(enable = "avx512bw")]
+    pub(super) unsafe fn base64_avx512(s: &[u8], min: usize) -> bool {
+        drive_base64::<Avx512>(s, min)
+    }
+
+    /// The base64-run search compiled with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn base64_avx2(s: &[u8], min: usize) -> bool {
+        drive_base64::<Avx2>(s, min)
+    }
+
+    /// The base64-run search compiled with SSE2.
+    ///
+    /// # Safety
+    /// The CPU must support SSE2 (every `x86_64` CPU does).
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn base64_sse2(s: &[u8], min: usize) -> bool {
+        drive_base64::<Sse2>(s, min)
     }
 
     /// The driver compiled with AVX2.
@@ -375,7 +503,7 @@ mod arm {
         vreinterpretq_u64_u8, vsubq_u8,
     };
 
-    use super::super::{Basic, Chain, drive};
+    use super::super::{Basic, Chain, drive, drive_base64};
     use super::Classify;
 
     /// NEON: four 16-byte quarters.
@@ -477,6 +605,37 @@ mod arm {
                 [b' ', b'-', b'.'].map(|b| movemask(q.map(|v| vceqq_u8(v, vdupq_n_u8(b)))))
             }
         }
+
+        #[inline(always)]
+        unsafe fn base64(block: &[u8; 64]) -> u64 {
+            // SAFETY: as in `basic`.
+            unsafe {
+                let q = [
+                    vld1q_u8(block.as_ptr()),
+                    vld1q_u8(block.as_ptr().add(16)),
+                    vld1q_u8(block.as_ptr().add(32)),
+                    vld1q_u8(block.as_ptr().add(48)),
+                ];
+                movemask(q.map(|v| {
+                    let eq = |b: u8| vceqq_u8(v, vdupq_n_u8(b));
+                    let letters = vcleq_u8(vsubq_u8(vorrq_u8(v, vdupq_n_u8(0x20)), vdupq_n_u8(b'a')), vdupq_n_u8(25));
+                    let digits = vcleq_u8(vsubq_u8(v, vdupq_n_u8(b'0')), vdupq_n_u8(9));
+                    vorrq_u8(
+                        vorrq_u8(letters, digits),
+                        vorrq_u8(vorrq_u8(eq(b'+'), eq(b'/')), vorrq_u8(eq(b'-'), eq(b'_'))),
+                    )
+                }))
+            }
+        }
+    }
+
+    /// The base64-run search compiled with NEON.
+    ///
+    /// # Safety
+    /// The CPU must support NEON.
+    #[target_feature(enable = "neon")]
+    pub(super) unsafe fn base64_neon(s: &[u8], min: usize) -> bool {
+        drive_base64::<Neon>(s, min)
     }
 
     /// The driver compiled with NEON.
