@@ -10,7 +10,8 @@ WORK=${TMPDIR:-/tmp}/pansweep-kernel-aarch64
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 if ! command -v qemu-aarch64 >/dev/null || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
     SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-    $SUDO apt-get install -y -qq qemu-user gcc-aarch64-linux-gnu >/dev/null
+    $SUDO apt-get install -y -qq qemu-user gcc-aarch64-linux-gnu >/dev/null \
+        || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq qemu-user gcc-aarch64-linux-gnu >/dev/null; }
 fi
 mkdir -p "$WORK/src" "$WORK/.cargo"
 cat >"$WORK/Cargo.toml" <<'TOML'

@@ -650,7 +650,9 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
     }
     let mut hits = Vec::new();
     let scanned = reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
-    let reported = reportable(ctx, &hits);
+    // A file that could not be read whole is not hashed for evidence (the hash would read
+    // the failing part again).
+    let reported = scanned.is_ok() && reportable(ctx, &hits);
     let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, None));
     match scanned {
         Ok(stats) => {

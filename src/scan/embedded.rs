@@ -283,10 +283,8 @@ impl Embedded {
             return true;
         }
         // Base64, wherever it stands: whole lines, `key: <blob>`, or between spaces and
-        // quotes in the middle of a line. A run of at least 20 alphabet characters holds a
-        // whole 8-byte group starting at a multiple of 13; only those groups are tested
-        // (eight bytes at once), and the run around one that is all alphabet is measured
-        // once, eight bytes at a time.
+        // quotes in the middle of a line. The kernel marks alphabet bytes 64 at a time and
+        // measures only runs of 20 or more (`has_long_base64_run` is its scalar twin).
         super::kernel::has_base64_run(src, self.limits.min_base64.max(MIN_B64_LINE))
     }
 

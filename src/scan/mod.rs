@@ -234,6 +234,7 @@ impl Scanner {
             (i >= 1 && masked::mask_width(buf, i - 1) == 1)
                 || (i >= 3 && masked::mask_width(buf, i - 3) == 3)
                 || (i >= 2 && matches!(buf[i - 1], b' ' | b'-') && masked::mask_width(buf, i - 2) == 1)
+                || (i >= 4 && matches!(buf[i - 1], b' ' | b'-') && masked::mask_width(buf, i - 4) == 3)
         };
         let maybe_masked = mask_after(chain.span.end) || (lens[0] == 4 && mask_before(chain.span.start));
         if total < 12 && !maybe_masked {

@@ -185,6 +185,13 @@ fn masked_pans() {
     assert!(f.fingerprint.is_none());
     assert_eq!(one("card: xxxx-xxxx-xxxx-1234").view.masked(), "************1234");
     assert!(scan("ref 999999******1234").is_empty(), "no brand starts with 9999");
+    // Three-byte mask characters in groups, a separator before the last four.
+    for m in ["••••", "●●●●", "＊＊＊＊"] {
+        for sep in [" ", "-"] {
+            let text = format!("card: {m}{sep}{m}{sep}{m}{sep}1234");
+            assert_eq!(one(&text).view.masked(), "************1234", "{text}");
+        }
+    }
 }
 
 #[test]

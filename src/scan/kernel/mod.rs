@@ -548,16 +548,17 @@ fn handle(hay: &[u8], sync: usize, fpos: usize, chain: &mut Chain, f: &mut impl 
 
 /// The SIMD driver: classifies blocks with `C` and walks only where [`fire_bits`] says.
 /// `hay.len() - start >= simd::MIN_LEN`.
+///
+/// # Safety
+/// Must run inside a function compiled for `C`'s target feature, on a CPU that has it.
 #[inline(always)]
-fn drive<C: simd::Classify>(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
+unsafe fn drive<C: simd::Classify>(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
     let end = hay.len();
     let mut chain = empty_chain();
     let mut sync = start;
     let mut p = start;
     let mut carry = Carry::default();
-    // SAFETY (of every `C::basic` and `C::kinds` call): `drive` runs only inside a function that
-    // enables `C`'s target feature, after run-time detection (`simd::run`).
-    // SAFETY: `drive` runs only inside a function compiled for `C`'s feature (below too).
+    // SAFETY: the caller runs `drive` only with `C`'s feature (below too).
     let mut cur = unsafe { C::basic(block(hay, p)) };
     while p + 128 <= end {
         // `black_box` makes the masks plain integers here: otherwise LLVM carries the
@@ -678,12 +679,15 @@ fn run20(cur: u64, prev: u64) -> u64 {
 }
 
 /// The SIMD driver of [`has_base64_run`].
+///
+/// # Safety
+/// As for [`drive`].
 #[inline(always)]
-fn drive_base64<C: simd::Classify>(s: &[u8], min: usize) -> bool {
+unsafe fn drive_base64<C: simd::Classify>(s: &[u8], min: usize) -> bool {
     let mut p = 0;
     let mut prev = 0u64;
     while p + 64 <= s.len() {
-        // SAFETY: runs only inside a function compiled for `C`'s feature (`simd::base64_run`).
+        // SAFETY: the caller runs this only with `C`'s feature.
         let a = unsafe { C::base64(block(s, p)) };
         let long = run20(a, prev);
         if long != 0 {

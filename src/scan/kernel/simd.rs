@@ -417,7 +417,8 @@ mod x86 {
     /// The CPU must support AVX-512BW.
     #[target_feature(enable = "avx512bw")]
     pub(super) unsafe fn drive_avx512(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        drive::<Avx512>(hay, start, f);
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive::<Avx512>(hay, start, f) };
     }
 
     /// One block through the AVX-512 classifier.
@@ -436,7 +437,8 @@ mod x86 {
     /// The CPU must support AVX-512BW.
     #[target_feature(enable = "avx512bw")]
     pub(super) unsafe fn base64_avx512(s: &[u8], min: usize) -> bool {
-        drive_base64::<Avx512>(s, min)
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive_base64::<Avx512>(s, min) }
     }
 
     /// The base64-run search compiled with AVX2.
@@ -445,7 +447,8 @@ mod x86 {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn base64_avx2(s: &[u8], min: usize) -> bool {
-        drive_base64::<Avx2>(s, min)
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive_base64::<Avx2>(s, min) }
     }
 
     /// The base64-run search compiled with SSE2.
@@ -454,7 +457,8 @@ mod x86 {
     /// The CPU must support SSE2 (every `x86_64` CPU does).
     #[target_feature(enable = "sse2")]
     pub(super) unsafe fn base64_sse2(s: &[u8], min: usize) -> bool {
-        drive_base64::<Sse2>(s, min)
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive_base64::<Sse2>(s, min) }
     }
 
     /// The driver compiled with AVX2.
@@ -463,7 +467,8 @@ mod x86 {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn drive_avx2(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        drive::<Avx2>(hay, start, f);
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive::<Avx2>(hay, start, f) };
     }
 
     /// The driver compiled with SSE2 (the `x86_64` baseline).
@@ -472,7 +477,8 @@ mod x86 {
     /// The CPU must support SSE2 (every `x86_64` CPU does).
     #[target_feature(enable = "sse2")]
     pub(super) unsafe fn drive_sse2(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        drive::<Sse2>(hay, start, f);
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive::<Sse2>(hay, start, f) };
     }
 
     /// One block through the AVX2 classifier.
@@ -635,7 +641,8 @@ mod arm {
     /// The CPU must support NEON.
     #[target_feature(enable = "neon")]
     pub(super) unsafe fn base64_neon(s: &[u8], min: usize) -> bool {
-        drive_base64::<Neon>(s, min)
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive_base64::<Neon>(s, min) }
     }
 
     /// The driver compiled with NEON.
@@ -644,7 +651,8 @@ mod arm {
     /// The CPU must support NEON.
     #[target_feature(enable = "neon")]
     pub(super) unsafe fn drive_neon(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        drive::<Neon>(hay, start, f);
+        // SAFETY: this function is compiled with the feature, which its caller guarantees.
+        unsafe { drive::<Neon>(hay, start, f) };
     }
 
     /// One block through the NEON classifier.
