@@ -112,6 +112,43 @@ pub fn classify_with(kernel: Kernel, block: &[u8; 64]) -> Option<(Basic, [u64; 3
     }
 }
 
+/// The entry points of one classifier, compiled for its target feature: the chain driver,
+/// the base64-run search and one block (for tests). (`target_feature` cannot be generic,
+/// so a macro writes the three per classifier.)
+macro_rules! entry_points {
+    ($classifier:ident, $feature:literal, $drive:ident, $base64:ident, $classify:ident) => {
+        /// The chain driver compiled with the classifier's target feature.
+        ///
+        /// # Safety
+        /// The CPU must support the feature.
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $drive(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
+            // SAFETY: this function is compiled with the feature, which its caller guarantees.
+            unsafe { drive::<$classifier>(hay, start, f) };
+        }
+
+        /// The base64-run search compiled with the classifier's target feature.
+        ///
+        /// # Safety
+        /// The CPU must support the feature.
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $base64(s: &[u8], min: usize) -> bool {
+            // SAFETY: this function is compiled with the feature, which its caller guarantees.
+            unsafe { drive_base64::<$classifier>(s, min) }
+        }
+
+        /// One block through the classifier (for tests).
+        ///
+        /// # Safety
+        /// The CPU must support the feature.
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $classify(block: &[u8; 64]) -> (Basic, [u64; 3]) {
+            // SAFETY: this function is compiled with the feature, which its caller guarantees.
+            unsafe { ($classifier::basic(block), $classifier::kinds(block)) }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::{
@@ -411,95 +448,9 @@ mod x86 {
         }
     }
 
-    /// The driver compiled with AVX-512BW.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512BW.
-    #[target_feature(enable = "avx512bw")]
-    pub(super) unsafe fn drive_avx512(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive::<Avx512>(hay, start, f) };
-    }
-
-    /// One block through the AVX-512 classifier.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512BW.
-    #[target_feature(enable = "avx512bw")]
-    pub(super) unsafe fn classify_avx512(block: &[u8; 64]) -> (Basic, [u64; 3]) {
-        // SAFETY: this function is compiled with AVX-512BW, which the caller guarantees.
-        unsafe { (Avx512::basic(block), Avx512::kinds(block)) }
-    }
-
-    /// The base64-run search compiled with AVX-512BW.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512BW.
-    #[target_feature(enable = "avx512bw")]
-    pub(super) unsafe fn base64_avx512(s: &[u8], min: usize) -> bool {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive_base64::<Avx512>(s, min) }
-    }
-
-    /// The base64-run search compiled with AVX2.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn base64_avx2(s: &[u8], min: usize) -> bool {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive_base64::<Avx2>(s, min) }
-    }
-
-    /// The base64-run search compiled with SSE2.
-    ///
-    /// # Safety
-    /// The CPU must support SSE2 (every `x86_64` CPU does).
-    #[target_feature(enable = "sse2")]
-    pub(super) unsafe fn base64_sse2(s: &[u8], min: usize) -> bool {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive_base64::<Sse2>(s, min) }
-    }
-
-    /// The driver compiled with AVX2.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn drive_avx2(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive::<Avx2>(hay, start, f) };
-    }
-
-    /// The driver compiled with SSE2 (the `x86_64` baseline).
-    ///
-    /// # Safety
-    /// The CPU must support SSE2 (every `x86_64` CPU does).
-    #[target_feature(enable = "sse2")]
-    pub(super) unsafe fn drive_sse2(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive::<Sse2>(hay, start, f) };
-    }
-
-    /// One block through the AVX2 classifier.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn classify_avx2(block: &[u8; 64]) -> (Basic, [u64; 3]) {
-        // SAFETY: this function is compiled with AVX2, which the caller guarantees.
-        unsafe { (Avx2::basic(block), Avx2::kinds(block)) }
-    }
-
-    /// One block through the SSE2 classifier.
-    ///
-    /// # Safety
-    /// The CPU must support SSE2.
-    #[target_feature(enable = "sse2")]
-    pub(super) unsafe fn classify_sse2(block: &[u8; 64]) -> (Basic, [u64; 3]) {
-        // SAFETY: SSE2 is part of the x86_64 baseline.
-        unsafe { (Sse2::basic(block), Sse2::kinds(block)) }
-    }
+    entry_points!(Avx512, "avx512bw", drive_avx512, base64_avx512, classify_avx512);
+    entry_points!(Avx2, "avx2", drive_avx2, base64_avx2, classify_avx2);
+    entry_points!(Sse2, "sse2", drive_sse2, base64_sse2, classify_sse2);
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -635,33 +586,5 @@ mod arm {
         }
     }
 
-    /// The base64-run search compiled with NEON.
-    ///
-    /// # Safety
-    /// The CPU must support NEON.
-    #[target_feature(enable = "neon")]
-    pub(super) unsafe fn base64_neon(s: &[u8], min: usize) -> bool {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive_base64::<Neon>(s, min) }
-    }
-
-    /// The driver compiled with NEON.
-    ///
-    /// # Safety
-    /// The CPU must support NEON.
-    #[target_feature(enable = "neon")]
-    pub(super) unsafe fn drive_neon(hay: &[u8], start: usize, f: &mut impl FnMut(&Chain)) {
-        // SAFETY: this function is compiled with the feature, which its caller guarantees.
-        unsafe { drive::<Neon>(hay, start, f) };
-    }
-
-    /// One block through the NEON classifier.
-    ///
-    /// # Safety
-    /// The CPU must support NEON.
-    #[target_feature(enable = "neon")]
-    pub(super) unsafe fn classify_neon(block: &[u8; 64]) -> (Basic, [u64; 3]) {
-        // SAFETY: this function is compiled with NEON, which the caller guarantees.
-        unsafe { (Neon::basic(block), Neon::kinds(block)) }
-    }
+    entry_points!(Neon, "neon", drive_neon, base64_neon, classify_neon);
 }
