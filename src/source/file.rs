@@ -201,7 +201,7 @@ fn read_full_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usiz
                 offset += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(ReadAfter::wrap(e, done)),
         }
     }
     Ok(done)
@@ -214,16 +214,52 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
             Ok(0) => break,
             Ok(n) => done += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(ReadAfter::wrap(e, done)),
         }
     }
     Ok(done)
 }
 
+/// A read error after `done` bytes of a fill had been read (EIO at a bad sector part way
+/// through a chunk): those bytes are scanned before the error is reported.
+#[derive(Debug)]
+struct ReadAfter {
+    done: usize,
+    source: io::Error,
+}
+
+impl ReadAfter {
+    fn wrap(source: io::Error, done: usize) -> io::Error {
+        if done == 0 { source } else { io::Error::new(source.kind(), ReadAfter { done, source }) }
+    }
+
+    /// The bytes read before the error (0 if none) and the original error.
+    fn split(e: io::Error) -> (usize, io::Error) {
+        if e.get_ref().is_some_and(<dyn std::error::Error + Send + Sync>::is::<ReadAfter>) {
+            let inner = e.into_inner().expect("checked above").downcast::<ReadAfter>().expect("checked above");
+            (inner.done, inner.source)
+        } else {
+            (0, e)
+        }
+    }
+}
+
+impl std::fmt::Display for ReadAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.source.fmt(f)
+    }
+}
+
+impl std::error::Error for ReadAfter {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 /// Reads up to `n` bytes from the start of a file.
 pub fn read_head(file: &File, n: usize) -> io::Result<Vec<u8>> {
     let mut head = vec![0u8; n];
-    let got = read_full_at(file, &mut head, 0)?;
+    let got = read_full_at(file, &mut head, 0).map_err(|e| ReadAfter::split(e).1)?;
     head.truncate(got);
     Ok(head)
 }
@@ -367,15 +403,19 @@ impl Reader {
             }
             // Read no further than the right context of the piece end.
             let limit = piece.end.map_or(want, |e| usize::try_from(e + ov as u64 - buf_abs).unwrap_or(want).min(want));
-            let n = match fill(&mut self.buf[len..limit], buf_abs + len as u64) {
-                Ok(n) => n,
-                Err(e) => {
-                    // What was scanned before the error still counts.
-                    self.partial = stats;
-                    return Err(e);
-                }
+            let (n, failed) = match fill(&mut self.buf[len..limit], buf_abs + len as u64) {
+                Ok(n) => (n, None),
+                Err(e) => match ReadAfter::split(e) {
+                    // Bytes were read before the error: scan them, then report it.
+                    (done, e) if done > 0 => (done, Some(e)),
+                    (_, e) => {
+                        // What was scanned before the error still counts.
+                        self.partial = stats;
+                        return Err(e);
+                    }
+                },
             };
-            eof = eof || len + n < limit;
+            eof = eof || failed.is_some() || len + n < limit;
             len += n;
             let probe = match probe {
                 Some(p) => p,
@@ -553,6 +593,10 @@ impl Reader {
                 emit(h);
             }
             stats.bytes += owned_to - owned_from;
+            if let Some(e) = failed {
+                self.partial = stats;
+                return Err(e);
+            }
             // Not at end of file, `owned_to` only reaches the piece end once the right
             // context of the piece end has been read too.
             if eof || piece.end.is_some_and(|e| owned_to >= e) {
@@ -667,6 +711,38 @@ mod tests {
         assert!(res.is_err());
         let p = r.partial_stats();
         assert!(p.bytes >= 2 * CHUNK as u64 && p.bytes <= 3 * CHUNK as u64, "{p:?}");
+    }
+
+    /// A read that fails part way through a chunk (EIO at a bad sector): the bytes read
+    /// before the error are scanned, so a card there is found, and the error is returned
+    /// with the original error kind and message.
+    #[test]
+    fn bytes_read_before_an_error_in_the_same_chunk_are_scanned() {
+        struct BadSector(Vec<u8>, usize);
+        impl Read for BadSector {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.1 >= self.0.len() {
+                    return Err(io::Error::from_raw_os_error(5));
+                }
+                let n = buf.len().min(self.0.len() - self.1).min(4096);
+                buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        let mut text = b"x ".repeat(1000);
+        text.extend_from_slice(b"card number 4111 1111 1111 1111\n");
+        text.extend_from_slice(&b"y ".repeat(5000));
+        let s = scanner();
+        let mut r = Reader::new();
+        let mut hits = Vec::new();
+        let res = r.scan_stream(&mut BadSector(text.clone(), 0), None, &s, &AtomicBool::new(false), &mut |h| {
+            hits.push(h.byte_offset);
+        });
+        let e = res.expect_err("the read error is reported");
+        assert_eq!(e.raw_os_error(), Some(5), "{e}");
+        assert_eq!(hits, vec![2012], "the card before the bad sector");
+        assert_eq!(r.partial_stats().bytes, text.len() as u64);
     }
 
     fn scan_file(path: &Path, pieces: &[Piece]) -> Vec<(u64, u64)> {

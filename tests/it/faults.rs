@@ -286,8 +286,8 @@ fn eio_mount(test: &str, work: &TestDir, contents: &str) -> Option<Mounted> {
 
 /// A file whose second half cannot be read (EIO from the disk): the file is a `skipped`
 /// record of kind `error` saying `input/output error`, the run goes on and finishes
-/// (`complete: true`), other files are reported, and the exit code is 3 when nothing else
-/// is found, 1 when something is. The card in the readable first half is still reported.
+/// (`complete: true`), other files are reported, and the card in the readable first half is
+/// still reported (so the exit code is 1, a finding, also for the damaged file alone).
 #[test]
 fn read_error_in_the_middle_of_a_file_is_a_skipped_error() {
     let work = TestDir::new();
@@ -317,11 +317,14 @@ fn read_error_in_the_middle_of_a_file_is_a_skipped_error() {
         assert_eq!(summary(&recs)["complete"], true);
         assert_eq!(summary(&recs)["skipped"], 1);
     }
-    // On its own, the damaged file makes coverage incomplete: exit 3.
+    // On its own: the card before the error is a finding (exit 1, as with a finding
+    // elsewhere), and the skip is still there.
     let mut c = pansweep();
     c.args(["scan", "--format", "jsonl", "-j", "1"]).arg(&bad);
     let r = crate::util::run_with_hang_guard(&mut c, LIMIT);
-    assert_eq!(r.code, 3, "{}", r.show());
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert_eq!(masked_found(&r.jsonl()), vec![masked(&early)], "{}", r.show());
+    assert_eq!(summary(&r.jsonl())["skipped"], 1);
 }
 
 // ---------------------------------------------------------------------------------------
