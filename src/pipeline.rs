@@ -654,18 +654,16 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
     // the failing part again).
     let reported = scanned.is_ok() && reportable(ctx, &hits);
     let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, None));
-    match scanned {
-        Ok(stats) => {
-            Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: true, evidence })
-        }
+    let (stats, clean) = match scanned {
+        Ok(stats) => (stats, true),
         Err(e) => {
             // A read error part way (EIO from a bad sector): the skip says so, and what
             // was found before it is still reported (SPEC §8: never lose a finding).
             let _ = ctx.results.send(Msg::Skip(Skip::io(&*shown, "cannot read", &e)));
-            let stats = reader.partial_stats();
-            Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean: false, evidence })
+            (reader.partial_stats(), false)
         }
-    }
+    };
+    Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean, evidence })
 }
 
 /// Whether any of `hits` will be reported (is at or above `--min-confidence`).
@@ -785,18 +783,23 @@ struct ItemDone {
     reported: bool,
 }
 
-/// A piece that yielded nothing (its read failed or its scan panicked, reported apart):
-/// the writer still needs it so that later pieces of the file are not held back.
+/// A piece that yielded nothing (its scan panicked, reported apart): the writer still
+/// needs it so that later pieces of the file are not held back.
 fn empty_piece(p: &PieceJob) -> Msg {
+    piece_done_msg(p, Vec::new(), PieceStats::default(), false)
+}
+
+/// The writer's message for piece `p`.
+fn piece_done_msg(p: &PieceJob, hits: Vec<Hit>, stats: PieceStats, clean: bool) -> Msg {
     Msg::Done {
         path: p.path.clone(),
         file_id: p.file_id,
         index: p.index,
         count: p.count,
-        hits: Vec::new(),
-        stats: PieceStats::default(),
+        hits,
+        stats,
         mark: p.mark,
-        clean: false,
+        clean,
         evidence: None,
     }
 }
@@ -804,20 +807,11 @@ fn empty_piece(p: &PieceJob) -> Msg {
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
     let mut hits = Vec::new();
     match reader.scan_piece(&p.file, p.piece, Some(&p.probe), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-        Ok(stats) => Msg::Done {
-            path: p.path.clone(),
-            file_id: p.file_id,
-            index: p.index,
-            count: p.count,
-            hits,
-            stats,
-            mark: p.mark,
-            clean: true,
-            evidence: None,
-        },
+        Ok(stats) => piece_done_msg(p, hits, stats, true),
         Err(e) => {
             // A read error in one piece: report it, and give the writer the piece (not
-            // clean) so later pieces of the same file are not held back.
+            // clean) with what was found before the error, so that nothing found is lost
+            // and later pieces of the same file are not held back.
             let skip = Skip::io(
                 format!(
                     "{} (bytes {}..{})",
@@ -829,18 +823,7 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
                 &e,
             );
             let _ = ctx.results.send(Msg::Skip(skip));
-            // What was found in the piece before the error is still reported.
-            Msg::Done {
-                path: p.path.clone(),
-                file_id: p.file_id,
-                index: p.index,
-                count: p.count,
-                hits,
-                stats: reader.partial_stats(),
-                mark: p.mark,
-                clean: false,
-                evidence: None,
-            }
+            piece_done_msg(p, hits, reader.partial_stats(), false)
         }
     }
 }
@@ -1289,16 +1272,7 @@ mod tests {
     }
 
     fn run_info() -> RunInfo {
-        RunInfo {
-            tool: "pansweep".into(),
-            version: "test".into(),
-            ruleset: String::new(),
-            started: String::new(),
-            host: String::new(),
-            argv: Vec::new(),
-            fingerprint_key_id: String::new(),
-            sources: Vec::new(),
-        }
+        RunInfo { tool: "pansweep".into(), version: "test".into(), ..RunInfo::default() }
     }
 
     fn run(job: &ScanJob) -> (Outcome, Vec<serde_json::Value>) {

@@ -521,16 +521,24 @@ fn walk(hay: &[u8], from: usize, mut until: usize, chain: &mut Chain, f: &mut im
     }
 }
 
+/// The start of the run of chain members `at` is in, going back no further than the sync
+/// point `floor` (`at` itself when the byte before it is not a member). A non-member byte
+/// is a sync point: no chain crosses it.
+fn member_run_start(hay: &[u8], at: usize, floor: usize) -> usize {
+    let mut from = at.max(floor);
+    while from > floor && is_member(hay[from - 1]) {
+        from -= 1;
+    }
+    from
+}
+
 /// Handles the first fire bit at `fpos`, with the reference walk in sync at `sync`;
 /// returns the new sync point.
 #[inline(never)]
 fn handle(hay: &[u8], sync: usize, fpos: usize, chain: &mut Chain, f: &mut impl FnMut(&Chain)) -> usize {
     // Back to the start of the run of chain members around the fire (or to `sync`):
     // a non-member byte is a sync point, no chain crosses it.
-    let mut from = fpos.saturating_sub(4).max(sync);
-    while from > sync && is_member(hay[from - 1]) {
-        from -= 1;
-    }
+    let from = member_run_start(hay, fpos.saturating_sub(4), sync);
     if is_member(hay[fpos]) {
         // A run of 12 members: skip it unless it holds 12 digits or a mask may follow.
         let mut end = from;
@@ -605,10 +613,7 @@ unsafe fn drive<C: simd::Classify>(hay: &[u8], start: usize, f: &mut impl FnMut(
     // The last block or two: the reference walk, from the start of the run of chain
     // members 3 bytes before the first unclassified byte (a sync point; a chain that ends
     // there may need a look for a mask after it).
-    let mut from = p.saturating_sub(3).max(sync);
-    while from > sync && is_member(hay[from - 1]) {
-        from -= 1;
-    }
+    let from = member_run_start(hay, p.saturating_sub(3), sync);
     walk(hay, from, end, &mut chain, f);
 }
 
