@@ -56,7 +56,7 @@ pub enum Lang {
 }
 
 /// The `run` record: what ran, where, with which ruleset and key.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Always `pansweep`.
     pub tool: String,

@@ -236,16 +236,7 @@ fn split_file_gets_one_evidence_record_after_its_last_piece() {
     job.piece_size = 10_000;
     job.forensic = true;
     let scanner = ScannerBuilder::new(Arc::new(DetectorSet::builtin().unwrap())).build();
-    let run_info = RunInfo {
-        tool: "pansweep".into(),
-        version: "test".into(),
-        ruleset: String::new(),
-        started: String::new(),
-        host: String::new(),
-        argv: Vec::new(),
-        fingerprint_key_id: String::new(),
-        sources: Vec::new(),
-    };
+    let run_info = RunInfo { tool: "pansweep".into(), version: "test".into(), ..RunInfo::default() };
     let mut out = Vec::new();
     let outcome = {
         let mut w = Jsonl::new(&mut out);
