@@ -1001,8 +1001,8 @@ fn classes_explained(lang: Lang) -> [(&'static str, &'static str); 8] {
             ),
             (
                 "Test card number",
-                "A number from the card brands' public test lists (such as 4111 1111 1111 1111). Not a real card; \
-                 listed, never counted as card data.",
+                "A number from the card brands' public test lists (such as 4111 11** **** 1111, masked like \
+                 every number here). Not a real card; listed, never counted as card data.",
             ),
             (
                 "Masked card number",
@@ -1043,8 +1043,8 @@ fn classes_explained(lang: Lang) -> [(&'static str, &'static str); 8] {
             ),
             (
                 "テスト用カード番号",
-                "カードブランドが公開しているテスト用番号（4111 1111 1111 1111 など）です。実在のカードではなく、一覧には載せますが\
-                 カード情報には数えません。",
+                "カードブランドが公開しているテスト用番号（4111 11** **** 1111 など。ほかの番号と同じく伏せて\
+                 表示）です。実在のカードではなく、一覧には載せますがカード情報には数えません。",
             ),
             (
                 "マスク済みカード番号",

@@ -107,8 +107,8 @@ const RULES: [Rule; 5] = [
         name: "TestCardNumber",
         short: "A public test card number is stored.",
         full: "A card number from the public test-card lists of card networks and payment gateways (such as \
-               4111 1111 1111 1111). It is not a real account; it is reported so that nothing is dropped \
-               silently.",
+               4111 11** **** 1111, shown masked like every number in this report). It is not a real account; \
+               it is reported so that nothing is dropped silently.",
         help: "Usually test data or sample configuration: confirm that it is, and that the file is not a copy of \
                production data in which test cards sit next to real ones. A test number itself needs no PCI DSS \
                action.",
