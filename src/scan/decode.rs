@@ -602,6 +602,8 @@ impl View {
         };
         self.copy(&src[..start], 0);
         let mut two_byte = false;
+        // JIS X 0201 Roman (`ESC ( J`): ASCII but for 0x5C (¥) and 0x7E (‾).
+        let mut roman = false;
         let mut i = start;
         while i < src.len() {
             let b = src[i];
@@ -614,6 +616,7 @@ impl View {
                     }
                     Some(b"(B" | b"(J") => {
                         two_byte = false;
+                        roman = src[i + 2] == b'J';
                         i += 3;
                         continue;
                     }
@@ -622,6 +625,12 @@ impl View {
             }
             if b == b'\n' || b == b'\r' {
                 two_byte = false;
+                roman = false;
+            }
+            if roman && !two_byte && (b == 0x5C || b == 0x7E) {
+                self.push_char(if b == 0x5C { '\u{A5}' } else { '\u{203E}' }, i);
+                i += 1;
+                continue;
             }
             if two_byte && (0x21..=0x7E).contains(&b) && matches!(src.get(i + 1), Some(0x21..=0x7E)) {
                 let t = src[i + 1];
@@ -663,6 +672,16 @@ mod tests {
 
     const JA: &str = "カード番号：４１１１－１１１１－１１１１－１１１１　有効期限 12/29\n";
     const FOLDED: &str = "カード番号：4111-1111-1111-1111 有効期限 12/29\n";
+
+    #[test]
+    fn iso_2022_jp_roman_mode_has_yen_and_overline() {
+        // Found by the decode_japanese fuzz target: `ESC ( J` 0x5C is ¥, not a backslash.
+        let src = encode(encoding_rs::ISO_2022_JP, "¥1,200 ‾ \\ 4111\n");
+        assert!(src.windows(3).any(|w| w == b"\x1b(J"), "encoding_rs writes Roman mode");
+        let v = view(TextEncoding::Iso2022Jp, &src);
+        assert_eq!(std::str::from_utf8(&v.buf).unwrap(), "¥1,200 ‾ \\ 4111\n");
+        assert!(v.map.windows(2).all(|w| w[0] <= w[1]));
+    }
 
     #[test]
     fn every_encoding_folds_to_the_same_view() {
