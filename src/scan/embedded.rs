@@ -255,31 +255,46 @@ impl Embedded {
         self.limits
     }
 
-    /// A cheap test (a few memchr passes and one sampled pass, no decoding) of
-    /// whether `src` may hold an embedded encoding at all: an escape that can stand for a
-    /// digit or separator (`%3x`, `%20` next to a digit, `\u`, `&#`, `=3x=`, a soft line
-    /// break), XML end tags, or a run of base64 alphabet of at least `min_base64` (and at
-    /// least 20) characters with both letter cases, wherever it stands in a line. Most
-    /// text has none, and then [`Embedded::for_each_region`] would find nothing: callers
-    /// skip it.
+    /// A cheap test (a few memchr passes and one classified pass, no decoding) of
+    /// whether `src` may hold an embedded encoding that can make a finding the plain scan
+    /// cannot: an escape that can stand for a digit or separator (`%3x`, `%20` before a
+    /// digit, `+` between digits, `\u`, `&#`, `&nbsp;`, quoted-printable escapes in pairs
+    /// or before a line end, a soft line break), text between tags, or a run of base64
+    /// alphabet of at least `min_base64` (and at least 20) characters with both letter
+    /// cases, wherever it stands in a line. Most text has none, and then no region of
+    /// [`Embedded::for_each_region`] holds a new finding: callers skip it. The
+    /// `decode_*` fuzz targets check exactly that promise.
     pub fn may_contain(&self, src: &[u8]) -> bool {
         use memchr::memmem;
+        // JSON escapes, numeric entities, and `&nbsp;` (a separator between digit groups).
         if memmem::find(src, b"\\u").is_some()
             || memmem::find(src, b"&#").is_some()
-            || memmem::find(src, b"</").is_some()
+            || memmem::find(src, b"&nbsp;").is_some()
         {
             return true;
         }
+        // Text between tags: the XML decoder's own trigger (`digit<`, `>digit`), twice.
+        if memchr::memchr2_iter(b'<', b'>', src).filter(|&i| trigger(Kind::Xml, src, i) > 0).nth(1).is_some() {
+            return true;
+        }
+        // URL escapes that can make part of a chain: one that decodes to a digit, one
+        // followed by a digit or another escape (a separator or a multi-byte character
+        // between digits), and `+` between digits.
         let hex = |i: usize| src.get(i).is_some_and(u8::is_ascii_hexdigit);
-        if memchr::memchr_iter(b'%', src)
-            .any(|i| hex(i + 1) && hex(i + 2) && matches!(src.get(i + 3), Some(b'%' | b'0'..=b'9')))
-        {
+        if memchr::memchr2_iter(b'%', b'+', src).any(|i| {
+            if src[i] == b'+' {
+                return trigger(Kind::Url, src, i) > 0;
+            }
+            hex(i + 1)
+                && hex(i + 2)
+                && (src[i + 1] == b'3' && src[i + 2].is_ascii_digit()
+                    || matches!(src.get(i + 3), Some(b'%' | b'0'..=b'9')))
+        }) {
             return true;
         }
-        if memmem::find_iter(src, b"=3").any(|i| hex(i + 2) && src.get(i + 3) == Some(&b'='))
-            || memmem::find(src, b"=\n").is_some()
-            || memmem::find(src, b"=\r\n").is_some()
-        {
+        // Quoted-printable: the decoder's own trigger (soft line breaks, escapes next to
+        // escapes or a line end).
+        if memchr::memchr_iter(b'=', src).any(|i| trigger(Kind::Qp, src, i) > 0) {
             return true;
         }
         // Base64, wherever it stands: whole lines, `key: <blob>`, or between spaces and
