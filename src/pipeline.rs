@@ -170,6 +170,8 @@ struct PieceJob {
     index: usize,
     count: usize,
     piece: Piece,
+    /// The file's size when it was opened (the last piece's growth cap comes from it).
+    size: u64,
     probe: Arc<Probe>,
     mark: Option<FileMark>,
     /// Forensic mode: what the pieces of this file share.
@@ -616,7 +618,10 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
         let file = Arc::new(file);
         // The head read above is the file's first 8 KiB: probe it, no second read.
         let probe = Arc::new(Probe::of(&head, ctx.scanner));
-        let pieces = Piece::split(meta.len(), ctx.job.piece_size);
+        let mut pieces = Piece::split(meta.len(), ctx.job.piece_size);
+        if let Some(last) = pieces.last_mut() {
+            last.end = Some(Piece::growth_cap(meta.len()));
+        }
         let count = pieces.len();
         let track = before.map(|before| {
             Arc::new(SplitTrack { before, remaining: AtomicUsize::new(count), reported: AtomicBool::new(false) })
@@ -630,6 +635,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
                 index,
                 count,
                 piece,
+                size: meta.len(),
                 probe: probe.clone(),
                 mark,
                 track: track.clone(),
@@ -649,13 +655,15 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
         });
     }
     let mut hits = Vec::new();
-    let scanned = reader.scan_piece(&file, Piece::WHOLE, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
+    let piece = Piece::whole(meta.len());
+    let scanned = reader.scan_piece(&file, piece, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
+    let capped = scanned.is_ok() && grew_past(ctx, &file, &shown, meta.len());
     // A file that could not be read whole is not hashed for evidence (the hash would read
     // the failing part again).
     let reported = scanned.is_ok() && reportable(ctx, &hits);
     let evidence = before.and_then(|b| forensic_done(ctx, &file, &b, &shown, reported, None));
     let (stats, clean) = match scanned {
-        Ok(stats) => (stats, true),
+        Ok(stats) => (stats, !capped),
         Err(e) => {
             // A read error part way (EIO from a bad sector): the skip says so, and what
             // was found before it is still reported (SPEC §8: never lose a finding).
@@ -664,6 +672,26 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
         }
     };
     Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean, evidence })
+}
+
+/// After a file that was `size` bytes long when opened has been read to its growth cap:
+/// whether it is longer than that now, in which case the rest was not read and a `limit`
+/// skip says so.
+fn grew_past(ctx: &Ctx<'_>, file: &File, shown: &str, size: u64) -> bool {
+    let cap = Piece::growth_cap(size);
+    if !file.metadata().is_ok_and(|m| m.len() > cap) {
+        return false;
+    }
+    let _ = ctx.results.send(Msg::Skip(Skip {
+        path: shown.to_owned(),
+        reason: format!(
+            "limit growth: grew by more than {} bytes while read (from {size} bytes); the first {cap} bytes were \
+             scanned",
+            cap - size
+        ),
+        kind: SkipKind::Limit,
+    }));
+    true
 }
 
 /// Whether any of `hits` will be reported (is at or above `--min-confidence`).
@@ -807,7 +835,12 @@ fn piece_done_msg(p: &PieceJob, hits: Vec<Hit>, stats: PieceStats, clean: bool) 
 fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
     let mut hits = Vec::new();
     match reader.scan_piece(&p.file, p.piece, Some(&p.probe), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
-        Ok(stats) => piece_done_msg(p, hits, stats, true),
+        Ok(stats) => {
+            // The last piece runs to the end, within the growth cap.
+            let last = p.index + 1 == p.count;
+            let capped = last && grew_past(ctx, &p.file, &p.path, p.size);
+            piece_done_msg(p, hits, stats, !capped)
+        }
         Err(e) => {
             // A read error in one piece: report it, and give the writer the piece (not
             // clean) with what was found before the error, so that nothing found is lost
@@ -1378,6 +1411,54 @@ mod tests {
         assert_eq!(o1.summary.bytes, o2.summary.bytes);
         assert_eq!(o2.summary.bytes, text.len() as u64);
         assert!(o2.summary.complete && !o2.incomplete);
+    }
+
+    /// A split file written faster than it is read: its last piece stops at the growth
+    /// cap and a `limit` skip says so (the whole-file path is tested in `tests/it/faults.rs`).
+    #[test]
+    fn split_file_written_faster_than_read_stops_at_its_growth_cap() {
+        use std::io::Write as _;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("busy.log");
+        let line = "2024-10-22 11:11:30 GET /item 200 ok\n";
+        let text = line.repeat(100_000);
+        std::fs::write(&path, &text).unwrap();
+        let size = text.len() as u64;
+        let mut job = ScanJob::new(vec![d.path().to_owned()]);
+        job.threads = 2;
+        job.split_threshold = 4096;
+        job.piece_size = 1 << 20;
+        job.throttle = Some(Arc::new(crate::source::throttle::Throttle::new(8 << 20)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (path, stop, block) = (path.clone(), stop.clone(), line.repeat(4096));
+            std::thread::spawn(move || {
+                let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+                let start = std::time::Instant::now();
+                while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_mins(1) {
+                    f.write_all(block.as_bytes()).unwrap();
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            })
+        };
+        let (o, recs) = run(&job);
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+        let skips: Vec<_> = recs.iter().filter(|r| r["type"] == "skipped").collect();
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert_eq!(skips[0]["kind"], "limit");
+        // The writer starts before the walk: the size at open is the one the reason gives.
+        let reason = skips[0]["reason"].as_str().unwrap();
+        let number_after = |word: &str| -> u64 {
+            let rest = &reason[reason.find(word).unwrap() + word.len()..];
+            rest.split(' ').next().unwrap().parse().unwrap()
+        };
+        let (opened, read) = (number_after("(from "), number_after("the first "));
+        assert!(reason.starts_with("limit growth: "), "{reason}");
+        assert!(opened >= size, "{reason}");
+        assert_eq!(read, Piece::growth_cap(opened), "{reason}");
+        assert_eq!(o.summary.bytes, read);
+        assert!(o.incomplete);
     }
 
     /// A job over `dir` that keeps its state in `state` (key fixed).

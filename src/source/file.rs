@@ -49,6 +49,10 @@ pub fn open_noting_atime(path: &Path) -> io::Result<(File, bool)> {
     }
 }
 
+/// The least a file may grow while it is read and still be read to its end (see
+/// [`Piece::growth_cap`]).
+pub const GROWTH_ALLOWANCE: u64 = 8 << 20;
+
 /// A byte range of a file to scan: `end: None` means "to the end, however long it is now".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Piece {
@@ -62,8 +66,22 @@ impl Piece {
     /// The whole file.
     pub const WHOLE: Piece = Piece { start: 0, end: None };
 
+    /// The whole of a file that was `size` bytes long when opened: to its end, but no
+    /// further than [`Piece::growth_cap`].
+    pub fn whole(size: u64) -> Piece {
+        Piece { start: 0, end: Some(Piece::growth_cap(size)) }
+    }
+
+    /// How far a file `size` bytes long when opened is read if it grows while read: by
+    /// its own size or [`GROWTH_ALLOWANCE`], whichever is more. A file written faster
+    /// than it is read (a busy log under `--max-rate`) would otherwise never be done.
+    pub fn growth_cap(size: u64) -> u64 {
+        size.saturating_add(size.max(GROWTH_ALLOWANCE))
+    }
+
     /// Splits a file of `size` bytes into pieces of `piece` bytes; the last one runs to
-    /// the end of the file, so a growing file is read to its end.
+    /// the end of the file, so a growing file is read to its end (callers bound it with
+    /// [`Piece::growth_cap`]).
     pub fn split(size: u64, piece: u64) -> Vec<Piece> {
         let n = size.div_ceil(piece.max(1)).max(1);
         (0..n).map(|i| Piece { start: i * piece, end: (i + 1 < n).then(|| (i + 1) * piece) }).collect()

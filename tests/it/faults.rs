@@ -196,6 +196,60 @@ fn file_that_grows_while_read_is_read_to_its_new_end() {
     assert_eq!(sum["bytes"], (text.len() + appended.len()) as u64, "{}", mask_digits(&sum.to_string()));
 }
 
+/// A file written faster than it is read (a writer appending ~16 MB/s, the scan held to
+/// 4 MiB/s) would never be done: it is read up to its growth cap (its size when opened
+/// plus 8 MiB here), then the run goes on with a `limit` skip saying so. The card at its
+/// start is reported; with `-j 2` the file is split and the last piece is capped alike.
+#[test]
+fn file_written_faster_than_read_stops_at_its_growth_cap() {
+    for jobs in ["1", "2"] {
+        let t = TestDir::new();
+        let a = pan("453201", 16, 9005);
+        let mut text = format!("card number {a}\n");
+        text.push_str(&filler_then(1 << 20 >> 5, "none"));
+        let path = t.write("busy.log", &text);
+        let size = text.len() as u64;
+        let child = spawn(t.path(), &["scan", "--format", "jsonl", "-j", jobs, "--max-rate", "4M", "."]);
+        assert!(wait_until_open(child.id(), &path), "pansweep never opened the file");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("append");
+                let block = filler_then(64 << 10 >> 5, "none");
+                let start = Instant::now();
+                // At most 60 s of writing: the test fails rather than filling the disk.
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && start.elapsed() < Duration::from_mins(1) {
+                    f.write_all(block.as_bytes()).expect("append");
+                    std::thread::sleep(Duration::from_millis(4));
+                }
+            })
+        };
+        let r = finish(child, "");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().expect("writer");
+        let recs = r.jsonl();
+        assert_eq!(masked_found(&recs), vec![masked(&a)], "-j {jobs}: {}", r.show());
+        let skipped = of_type(&recs, "skipped");
+        assert_eq!(skipped.len(), 1, "-j {jobs}: {}", r.show());
+        assert_eq!(s(skipped[0], "kind"), "limit", "{}", r.show());
+        let cap = size + (8 << 20);
+        assert_eq!(
+            s(skipped[0], "reason"),
+            format!(
+                "limit growth: grew by more than {} bytes while read (from {size} bytes); the first {cap} bytes were \
+                 scanned",
+                8 << 20
+            ),
+            "{}",
+            r.show()
+        );
+        let sum = summary(&recs);
+        assert_eq!(sum["bytes"], cap, "-j {jobs}: {}", mask_digits(&sum.to_string()));
+        assert_eq!(r.code, 1, "-j {jobs}: {}", r.show());
+    }
+}
+
 /// Forty files listed by the walker and deleted before a worker opens them (the one
 /// worker reads 16 KiB/s): each is a `vanished` skip, which leaves coverage complete (exit
 /// 0, `complete: true`), and every file is either scanned or vanished.
