@@ -162,6 +162,18 @@ fn skip_from_ignore(err: &ignore::Error, fallback: &Path) -> Skip {
                     kind: SkipKind::Link,
                 }
             }
+            // A link that resolves through itself (`self → self`, `a → b → a`): nothing
+            // behind it to miss, like a loop back to a directory being walked.
+            ignore::Error::Io(io)
+                if io.raw_os_error() == Some(libc::ELOOP)
+                    && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) =>
+            {
+                Skip {
+                    path: path.display().to_string(),
+                    reason: "symlink loop: the link resolves to itself".into(),
+                    kind: SkipKind::Link,
+                }
+            }
             ignore::Error::Io(io) => {
                 let what = if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
                     "cannot read directory"
@@ -364,6 +376,15 @@ mod tests {
             collect(&[d.path().to_path_buf()], &WalkOptions { follow: true, ..WalkOptions::default() });
         assert_eq!(files.len(), 1, "{files:?}");
         assert!(skips.iter().any(|s| s.reason.contains("symlink loop")), "{skips:?}");
+        // Links that resolve through themselves are loops too, not read errors.
+        std::os::unix::fs::symlink("self", d.path().join("self")).unwrap();
+        std::os::unix::fs::symlink("y", d.path().join("x")).unwrap();
+        std::os::unix::fs::symlink("x", d.path().join("y")).unwrap();
+        for follow in [false, true] {
+            let (files, skips) = collect(&[d.path().to_path_buf()], &WalkOptions { follow, ..WalkOptions::default() });
+            assert_eq!(files.len(), 1, "{files:?}");
+            assert!(skips.iter().all(|s| s.kind == SkipKind::Link), "follow {follow}: {skips:?}");
+        }
     }
 
     #[test]
