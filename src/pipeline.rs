@@ -620,7 +620,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
         let probe = Arc::new(Probe::of(&head, ctx.scanner));
         let mut pieces = Piece::split(meta.len(), ctx.job.piece_size);
         if let Some(last) = pieces.last_mut() {
-            last.end = Some(Piece::growth_cap(meta.len()));
+            last.cap = Some(Piece::growth_cap(meta.len()));
         }
         let count = pieces.len();
         let track = before.map(|before| {
@@ -657,7 +657,7 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
     let mut hits = Vec::new();
     let piece = Piece::whole(meta.len());
     let scanned = reader.scan_piece(&file, piece, None, ctx.scanner, ctx.cancel, &mut |h| hits.push(h));
-    let capped = scanned.is_ok() && grew_past(ctx, &file, &shown, meta.len());
+    let capped = scanned.as_ref().is_ok_and(|st| st.capped) && grew_past(ctx, &shown, meta.len());
     // A file that could not be read whole is not hashed for evidence (the hash would read
     // the failing part again).
     let reported = scanned.is_ok() && reportable(ctx, &hits);
@@ -674,14 +674,11 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
     Some(Msg::Done { path: shown, file_id, index: 0, count: 1, hits, stats, mark, clean, evidence })
 }
 
-/// After a file that was `size` bytes long when opened has been read to its growth cap:
-/// whether it is longer than that now, in which case the rest was not read and a `limit`
-/// skip says so.
-fn grew_past(ctx: &Ctx<'_>, file: &File, shown: &str, size: u64) -> bool {
+/// A file that was `size` bytes long when opened was read up to its growth cap and more
+/// of it was there: a `limit` skip says what was scanned. Returns true (the file is not
+/// clean).
+fn grew_past(ctx: &Ctx<'_>, shown: &str, size: u64) -> bool {
     let cap = Piece::growth_cap(size);
-    if !file.metadata().is_ok_and(|m| m.len() > cap) {
-        return false;
-    }
     let _ = ctx.results.send(Msg::Skip(Skip {
         path: shown.to_owned(),
         reason: format!(
@@ -837,8 +834,7 @@ fn scan_one_piece(ctx: &Ctx<'_>, reader: &mut Reader, p: &PieceJob) -> Msg {
     match reader.scan_piece(&p.file, p.piece, Some(&p.probe), ctx.scanner, ctx.cancel, &mut |h| hits.push(h)) {
         Ok(stats) => {
             // The last piece runs to the end, within the growth cap.
-            let last = p.index + 1 == p.count;
-            let capped = last && grew_past(ctx, &p.file, &p.path, p.size);
+            let capped = stats.capped && grew_past(ctx, &p.path, p.size);
             piece_done_msg(p, hits, stats, !capped)
         }
         Err(e) => {

@@ -60,16 +60,20 @@ pub struct Piece {
     pub start: u64,
     /// One past the last byte owned, or `None` for end of file.
     pub end: Option<u64>,
+    /// For a piece to the end of the file: no byte at or past this is owned, however long
+    /// the file grows while read ([`Piece::growth_cap`]). Unlike `end`, the piece still
+    /// ends at the end of the file, and rows of records still end rounds.
+    pub cap: Option<u64>,
 }
 
 impl Piece {
     /// The whole file.
-    pub const WHOLE: Piece = Piece { start: 0, end: None };
+    pub const WHOLE: Piece = Piece { start: 0, end: None, cap: None };
 
     /// The whole of a file that was `size` bytes long when opened: to its end, but no
     /// further than [`Piece::growth_cap`].
     pub fn whole(size: u64) -> Piece {
-        Piece { start: 0, end: Some(Piece::growth_cap(size)) }
+        Piece { cap: Some(Piece::growth_cap(size)), ..Piece::WHOLE }
     }
 
     /// How far a file `size` bytes long when opened is read if it grows while read: by
@@ -84,7 +88,7 @@ impl Piece {
     /// [`Piece::growth_cap`]).
     pub fn split(size: u64, piece: u64) -> Vec<Piece> {
         let n = size.div_ceil(piece.max(1)).max(1);
-        (0..n).map(|i| Piece { start: i * piece, end: (i + 1 < n).then(|| (i + 1) * piece) }).collect()
+        (0..n).map(|i| Piece { start: i * piece, end: (i + 1 < n).then(|| (i + 1) * piece), cap: None }).collect()
     }
 }
 
@@ -122,6 +126,9 @@ pub struct PieceStats {
     pub interrupted: bool,
     /// Embedded encodings (base64, …) were decoded only partly: their budget ran out.
     pub embedded_truncated: bool,
+    /// Stopped at the piece's growth cap with more of the file after it (it grew while
+    /// read by more than the cap allows).
+    pub capped: bool,
 }
 
 impl PieceStats {
@@ -419,8 +426,9 @@ impl Reader {
                 stats.interrupted = true;
                 return Ok(stats);
             }
-            // Read no further than the right context of the piece end.
-            let limit = piece.end.map_or(want, |e| usize::try_from(e + ov as u64 - buf_abs).unwrap_or(want).min(want));
+            // Read no further than the right context of the piece end (or cap).
+            let stop = piece.end.or(piece.cap);
+            let limit = stop.map_or(want, |e| usize::try_from(e + ov as u64 - buf_abs).unwrap_or(want).min(want));
             let (n, failed) = match fill(&mut self.buf[len..limit], buf_abs + len as u64) {
                 Ok(n) => (n, None),
                 Err(e) => match ReadAfter::split(e) {
@@ -443,7 +451,7 @@ impl Reader {
             stats.encoding = probe.encoding;
             let buf_end = buf_abs + len as u64;
             let mut owned_to = if eof { buf_end } else { buf_end - ov as u64 };
-            if let Some(end) = piece.end {
+            if let Some(end) = stop {
                 owned_to = owned_to.min(end);
             }
             // Records: a round ends at a row's end, so every row it reports on is whole in
@@ -618,6 +626,11 @@ impl Reader {
             // Not at end of file, `owned_to` only reaches the piece end once the right
             // context of the piece end has been read too.
             if eof || piece.end.is_some_and(|e| owned_to >= e) {
+                return Ok(stats);
+            }
+            if piece.cap.is_some_and(|c| owned_to >= c) {
+                // More of the file is there (`eof` is false): it grew past the cap.
+                stats.capped = true;
                 return Ok(stats);
             }
             // Keep the overlap before `owned_to` as left context and everything after it.
@@ -904,7 +917,7 @@ mod tests {
         assert_eq!(Piece::split(0, 10), vec![Piece::WHOLE]);
         let p = Piece::split(25, 10);
         assert_eq!(p.len(), 3);
-        assert_eq!(p[2], Piece { start: 20, end: None });
-        assert_eq!(p[1], Piece { start: 10, end: Some(20) });
+        assert_eq!(p[2], Piece { start: 20, end: None, cap: None });
+        assert_eq!(p[1], Piece { start: 10, end: Some(20), cap: None });
     }
 }

@@ -228,6 +228,30 @@ fn pan_across_the_chunk_edge_is_found_once_with_its_location() {
     }
 }
 
+/// A CSV file with rows longer than the look-back kept at a 1 MiB chunk edge: every
+/// row is read field by field, so every row's security code links to its card number,
+/// the row across each edge too (the file path, as `db::rows_across_chunk_edges_link_on_sqlite`
+/// is for tables).
+#[test]
+fn csv_rows_across_chunk_edges_link() {
+    let t = TestDir::new();
+    let number = pan("453201", 16, 9401);
+    let notes = "n".repeat(3000);
+    let rows: Vec<String> = (0..1000).map(|i| format!("{i},{notes},{number},123\n")).collect();
+    let csv = format!("id,notes,card_number,security_code\n{}", rows.concat());
+    t.write("orders.csv", &csv);
+    for threads in ["1", "2"] {
+        let mut c = crate::util::pansweep();
+        c.current_dir(t.path()).args(["scan", "--format", "jsonl", "-j", threads, "orders.csv"]);
+        let r = crate::util::run(&mut c);
+        let recs = r.jsonl();
+        let f = findings(&recs);
+        assert_eq!(f.len(), 1000, "-j {threads}: exit {}", r.code);
+        let not_critical = f.iter().filter(|f| s(f, "confidence") != "critical").count();
+        assert_eq!(not_critical, 0, "-j {threads}: rows whose security code did not link");
+    }
+}
+
 #[test]
 fn file_over_the_split_threshold_is_scanned_in_pieces_without_loss_or_duplicates() {
     const MIB: usize = 1 << 20;
