@@ -255,46 +255,64 @@ impl Embedded {
         self.limits
     }
 
-    /// A cheap test (a few memchr passes and one classified pass, no decoding) of
+    /// A cheap test (three memchr passes and one classified pass, no decoding) of
     /// whether `src` may hold an embedded encoding that can make a finding the plain scan
-    /// cannot: an escape that can stand for a digit or separator (`%3x`, `%20` before a
-    /// digit, `+` between digits, `\u`, `&#`, `&nbsp;`, quoted-printable escapes in pairs
-    /// or before a line end, a soft line break), text between tags, or a run of base64
-    /// alphabet of at least `min_base64` (and at least 20) characters with both letter
-    /// cases, wherever it stands in a line. Most text has none, and then no region of
+    /// cannot, at the first decoding level or the second: an escape that can stand for a
+    /// digit or separator or for something a second level decodes (`%3x`, `%20` before a
+    /// digit, `%26`, `+` between digits, `\u`, `&#`, `&nbsp;`, `&amp;`, quoted-printable
+    /// escapes in pairs or before a line end, a soft line break), text between tags (also
+    /// escaped ones), or a run of base64 alphabet of at least `min_base64` (and at least
+    /// 20) characters with both letter cases, wherever it stands in a line. Most text has none, and then no region of
     /// [`Embedded::for_each_region`] holds a new finding: callers skip it. The
     /// `decode_*` fuzz targets check exactly that promise.
     pub fn may_contain(&self, src: &[u8]) -> bool {
-        use memchr::memmem;
-        // JSON escapes, numeric entities, and `&nbsp;` (a separator between digit groups).
-        if memmem::find(src, b"\\u").is_some()
-            || memmem::find(src, b"&#").is_some()
-            || memmem::find(src, b"&nbsp;").is_some()
-        {
-            return true;
-        }
-        // Text between tags: the XML decoder's own trigger (`digit<`, `>digit`), twice.
-        if memchr::memchr2_iter(b'<', b'>', src).filter(|&i| trigger(Kind::Xml, src, i) > 0).nth(1).is_some() {
-            return true;
-        }
-        // URL escapes that can make part of a chain: one that decodes to a digit, one
-        // followed by a digit or another escape (a separator or a multi-byte character
-        // between digits), and `+` between digits.
         let hex = |i: usize| src.get(i).is_some_and(u8::is_ascii_hexdigit);
-        if memchr::memchr2_iter(b'%', b'+', src).any(|i| {
-            if src[i] == b'+' {
-                return trigger(Kind::Url, src, i) > 0;
+        let digit = |i: Option<usize>| i.and_then(|i| src.get(i)).is_some_and(u8::is_ascii_digit);
+        // Text between tags: the XML decoder's trigger (`digit<`, `>digit`), also through
+        // escaped tags (`digit&lt;`, `&gt;digit`) that a second level sees as tags; the
+        // XML decoder needs two.
+        let mut tags = 0;
+        // JSON escapes; numeric entities, `&nbsp;` (a separator between digit groups) and
+        // `&amp;` (a second level may see an entity behind it); quoted-printable by the
+        // decoder's own trigger (soft line breaks, escapes next to escapes or a line end).
+        if memchr::memchr3_iter(b'\\', b'&', b'=', src).any(|i| match src[i] {
+            b'\\' => src.get(i + 1) == Some(&b'u'),
+            b'&' => {
+                let rest = &src[i + 1..];
+                if rest.starts_with(b"lt;") && digit(i.checked_sub(1)) || rest.starts_with(b"gt;") && digit(Some(i + 4))
+                {
+                    tags += 1;
+                }
+                tags >= 2 || rest.first() == Some(&b'#') || rest.starts_with(b"nbsp;") || rest.starts_with(b"amp;")
             }
-            hex(i + 1)
-                && hex(i + 2)
-                && (src[i + 1] == b'3' && src[i + 2].is_ascii_digit()
-                    || matches!(src.get(i + 3), Some(b'%' | b'0'..=b'9')))
+            _ => trigger(Kind::Qp, src, i) > 0,
         }) {
             return true;
         }
-        // Quoted-printable: the decoder's own trigger (soft line breaks, escapes next to
-        // escapes or a line end).
-        if memchr::memchr_iter(b'=', src).any(|i| trigger(Kind::Qp, src, i) > 0) {
+        // URL escapes: one followed by a digit or another escape (a separator or a
+        // multi-byte character between digits), one that decodes to a byte a second level
+        // may build on (a digit or letter, a non-ASCII byte, `#&<>%=\+/;`), and `+`
+        // between digits.
+        let builds = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80 || b"#&<>%=\\+/;".contains(&b);
+        if memchr::memchr3_iter(b'%', b'+', b'<', src).any(|i| match src[i] {
+            b'%' => {
+                hex(i + 1)
+                    && hex(i + 2)
+                    && (builds(hex_byte(src[i + 1], src[i + 2])) || matches!(src.get(i + 3), Some(b'%' | b'0'..=b'9')))
+            }
+            b'+' => trigger(Kind::Url, src, i) > 0,
+            _ => {
+                tags += trigger(Kind::Xml, src, i);
+                tags >= 2
+            }
+        }) {
+            return true;
+        }
+        if memchr::memchr_iter(b'>', src)
+            .filter(|&i| trigger(Kind::Xml, src, i) > 0)
+            .nth(1usize.saturating_sub(tags))
+            .is_some()
+        {
             return true;
         }
         // Base64, wherever it stands: whole lines, `key: <blob>`, or between spaces and
@@ -813,6 +831,11 @@ fn base64(out: &mut Scratch, src: &[u8], range: Range<usize>) {
 
 // ---------------------------------------------------------------------------------------
 // Text decoders
+
+/// The byte of the two hex digits `a`, `b` (both checked to be hex digits).
+fn hex_byte(a: u8, b: u8) -> u8 {
+    hex(a).unwrap_or(0) << 4 | hex(b).unwrap_or(0)
+}
 
 fn hex(b: u8) -> Option<u8> {
     match b {

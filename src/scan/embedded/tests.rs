@@ -354,6 +354,9 @@ fn pre_test_lets_through_what_the_decoders_find() {
         "card 4111=20=31111=201111=201111\n",
         "card 4111 1111 1111 111%31 ok\n",
         "card 4111<br>1111<br>1111<br>1111\n",
+        // Second level: what the first decodes is decoded again.
+        "card &amp;#52;&amp;#49;&amp;#49;&amp;#49;&amp;#32;1111 1111 1111 &amp;\n",
+        "card %26#52;%26#49;%26#49;%26#49;%26#32;1111 1111 1111 %26\n",
     ] {
         assert!(!gated_hits(src.as_bytes()).is_empty(), "{src}");
     }
