@@ -1,4 +1,4 @@
-//! The file walker: `ignore::WalkParallel` with a card scanner's defaults (SPEC §2).
+//! The file walker: `ignore::Walk` with a card scanner's defaults (SPEC §2).
 //!
 //! - hidden files and directories are walked;
 //! - `.gitignore`/`.ignore` are not honoured unless `respect_ignore` (card data hides in
@@ -8,7 +8,8 @@
 //! - only regular files are handed on: FIFOs, sockets and devices are never opened;
 //! - `--exclude` globs (gitignore syntax) and `--one-file-system` apply.
 //!
-//! `ignore` runs its own walker threads inside [`walk`]; the caller passes a visitor.
+//! [`walk`] runs on the caller's thread (`ignore`'s sequential walker, which streams each
+//! directory); the caller passes a visitor.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use ignore::WalkBuilder;
 use ignore::overrides::OverrideBuilder;
-use ignore::{WalkBuilder, WalkState};
 
 use super::forensic::AtimeLog;
 use super::{Skip, SkipKind};
@@ -33,7 +34,8 @@ pub struct WalkOptions {
     pub respect_ignore: bool,
     /// Globs (gitignore syntax) of paths to leave out.
     pub excludes: Vec<String>,
-    /// Walker threads.
+    /// Walker threads. Unused: the walk is sequential (see [`walk`]); kept so that
+    /// callers need not change if a bounded parallel walk comes back.
     pub threads: usize,
     /// Forensic mode: the access time of every directory is noted here before it is
     /// listed, for the caller to set back after the run.
@@ -142,6 +144,17 @@ pub fn dedup_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
     keep
 }
 
+/// The operating system's error inside `io`: the sequential walker wraps it in a walkdir
+/// error (whose text repeats the path), so look through that.
+fn os_error(io: &std::io::Error) -> &std::io::Error {
+    io.get_ref().and_then(|e| e.source()).and_then(|e| e.downcast_ref::<std::io::Error>()).unwrap_or(io)
+}
+
+/// A copy of an OS error (its code), or of its kind and text.
+fn clone_io(io: &std::io::Error) -> std::io::Error {
+    io.raw_os_error().map_or_else(|| std::io::Error::new(io.kind(), io.to_string()), std::io::Error::from_raw_os_error)
+}
+
 fn skip_from_ignore(err: &ignore::Error, fallback: &Path) -> Skip {
     fn inner(err: &ignore::Error, path: &Path) -> Skip {
         match err {
@@ -152,6 +165,9 @@ fn skip_from_ignore(err: &ignore::Error, fallback: &Path) -> Skip {
                 reason: "symlink loop: not followed again".into(),
                 kind: SkipKind::Link,
             },
+            ignore::Error::Io(io) if !std::ptr::eq(os_error(io), io) => {
+                inner(&ignore::Error::Io(clone_io(os_error(io))), path)
+            }
             ignore::Error::Io(io)
                 if io.kind() == std::io::ErrorKind::NotFound
                     && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) =>
@@ -192,7 +208,7 @@ fn skip_from_ignore(err: &ignore::Error, fallback: &Path) -> Skip {
     inner(err, fallback)
 }
 
-/// Walks `roots`, calling `visit` from the walker threads for each regular file and each
+/// Walks `roots`, calling `visit` on this thread for each regular file and each
 /// problem. `visit` returns false to stop the walk; so does setting `cancel`.
 pub fn walk(
     roots: &[PathBuf],
@@ -237,12 +253,7 @@ pub fn walk(
     for r in rest {
         builder.add(r);
     }
-    builder
-        .standard_filters(false)
-        .hidden(false)
-        .follow_links(opts.follow)
-        .same_file_system(opts.one_file_system)
-        .threads(opts.threads.max(1));
+    builder.standard_filters(false).hidden(false).follow_links(opts.follow).same_file_system(opts.one_file_system);
     if opts.respect_ignore {
         builder.git_ignore(true).git_exclude(true).git_global(true).ignore(true).parents(true).require_git(false);
     }
@@ -263,48 +274,47 @@ pub fn walk(
         }
         keep
     });
-    builder.build_parallel().run(|| {
-        Box::new(|result| {
-            if cancel.load(Ordering::Relaxed) {
-                return WalkState::Quit;
-            }
-            let entry = match result {
-                Ok(e) => e,
-                Err(err) => {
-                    return if visit(Entry::Skipped(skip_from_ignore(&err, Path::new("")))) {
-                        WalkState::Continue
-                    } else {
-                        WalkState::Quit
-                    };
-                }
-            };
-            let Some(ft) = entry.file_type() else { return WalkState::Continue };
-            let keep_going = if ft.is_file() {
-                visit(Entry::File(entry.into_path()))
-            } else if ft.is_symlink() && entry.depth() == 0 {
-                // A symlink named on the command line is followed, as a user would expect.
-                match std::fs::metadata(entry.path()) {
-                    Ok(m) if m.is_file() => visit(Entry::File(entry.into_path())),
-                    Ok(_) => true,
-                    Err(_) => visit(Entry::Skipped(Skip {
-                        path: entry.path().display().to_string(),
-                        reason: "broken symbolic link: the target does not exist".into(),
-                        kind: SkipKind::Link,
-                    })),
-                }
-            } else if entry.depth() == 0 && !ft.is_dir() {
-                visit(Entry::Skipped(Skip {
-                    path: entry.path().display().to_string(),
-                    reason: "not a regular file: never opened (fifo, socket or device)".into(),
-                    kind: SkipKind::Error,
-                }))
-            } else {
-                true
-            };
-            if keep_going { WalkState::Continue } else { WalkState::Quit }
-        })
-    });
+    // The sequential walker (walkdir underneath) streams each directory as it reads it;
+    // the parallel one queues a work item per entry, so a directory of a million files
+    // cost over 300 MiB. Files are scanned by the worker pool either way: the walk itself
+    // (readdir, file types from the directory entries) is a small part of a run.
+    for result in builder.build() {
+        if cancel.load(Ordering::Relaxed) || !visit_one(result, visit) {
+            break;
+        }
+    }
     Ok(())
+}
+
+/// Hands one walked entry (or walk error) to `visit`; false stops the walk.
+fn visit_one(result: Result<ignore::DirEntry, ignore::Error>, visit: &(dyn Fn(Entry) -> bool + Sync)) -> bool {
+    let entry = match result {
+        Ok(e) => e,
+        Err(err) => return visit(Entry::Skipped(skip_from_ignore(&err, Path::new("")))),
+    };
+    let Some(ft) = entry.file_type() else { return true };
+    if ft.is_file() {
+        visit(Entry::File(entry.into_path()))
+    } else if ft.is_symlink() && entry.depth() == 0 {
+        // A symlink named on the command line is followed, as a user would expect.
+        match std::fs::metadata(entry.path()) {
+            Ok(m) if m.is_file() => visit(Entry::File(entry.into_path())),
+            Ok(_) => true,
+            Err(_) => visit(Entry::Skipped(Skip {
+                path: entry.path().display().to_string(),
+                reason: "broken symbolic link: the target does not exist".into(),
+                kind: SkipKind::Link,
+            })),
+        }
+    } else if entry.depth() == 0 && !ft.is_dir() {
+        visit(Entry::Skipped(Skip {
+            path: entry.path().display().to_string(),
+            reason: "not a regular file: never opened (fifo, socket or device)".into(),
+            kind: SkipKind::Error,
+        }))
+    } else {
+        true
+    }
 }
 
 #[cfg(test)]
