@@ -16,8 +16,9 @@
 //! Buffers are chunks of a larger file, so decoding can start in the middle of a
 //! character. Each encoding re-synchronises where it safely can: UTF-16 on the code-unit
 //! parity of the absolute offset, `Shift_JIS` on a byte below 0x40 (never a trail byte),
-//! EUC-JP on any ASCII byte, ISO-2022-JP on a line start (RFC 1468 returns to ASCII
-//! before each line end). Bytes before the synchronisation point are copied as they are.
+//! EUC-JP on any ASCII byte, ISO-2022-JP on a line start (RFC 1468 returns from JIS X
+//! 0208 before each line end; JIS X 0201 Roman may last across lines, which only changes
+//! how 0x5C and 0x7E read). Bytes before the synchronisation point are copied as they are.
 
 use std::ops::Range;
 
