@@ -196,17 +196,21 @@ fn file_that_grows_while_read_is_read_to_its_new_end() {
     assert_eq!(sum["bytes"], (text.len() + appended.len()) as u64, "{}", mask_digits(&sum.to_string()));
 }
 
-/// A file written faster than it is read (a writer appending ~16 MB/s, the scan held to
-/// 4 MiB/s) would never be done: it is read up to its growth cap (its size when opened
-/// plus 8 MiB here), then the run goes on with a `limit` skip saying so. The card at its
-/// start is reported; with `-j 2` the file is split and the last piece is capped alike.
+/// A file written faster than it is read (a writer appending as fast as the page cache
+/// takes it, the scan held to 4 MiB/s) would never be done: it is read up to its growth
+/// cap (its size when opened plus 8 MiB here), then the run goes on with a `limit` skip
+/// saying so. The card at its start is reported, with one worker or two.
+///
+/// The file starts at ~7 MB, more than the one second of burst the rate limit allows, so
+/// the reader cannot reach the end before the writer's first append (a 1 MiB file with
+/// a pausing writer let a burst read to the end first on a loaded CI machine).
 #[test]
 fn file_written_faster_than_read_stops_at_its_growth_cap() {
     for jobs in ["1", "2"] {
         let t = TestDir::new();
         let a = pan("453201", 16, 9005);
         let mut text = format!("card number {a}\n");
-        text.push_str(&filler_then(1 << 20 >> 5, "none"));
+        text.push_str(&filler_then(5 << 20 >> 5, "none"));
         let path = t.write("busy.log", &text);
         let size = text.len() as u64;
         let child = spawn(t.path(), &["scan", "--format", "jsonl", "-j", jobs, "--max-rate", "4M", "."]);
@@ -217,11 +221,12 @@ fn file_written_faster_than_read_stops_at_its_growth_cap() {
             std::thread::spawn(move || {
                 let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("append");
                 let block = filler_then(64 << 10 >> 5, "none");
-                let start = Instant::now();
-                // At most 60 s of writing: the test fails rather than filling the disk.
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) && start.elapsed() < Duration::from_mins(1) {
+                // At most 64 MiB appended (far past the 8 MiB cap, which the 4 MiB/s reader
+                // needs seconds to reach): the test fails rather than filling the disk.
+                let mut written = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && written < 64 << 20 {
                     f.write_all(block.as_bytes()).expect("append");
-                    std::thread::sleep(Duration::from_millis(4));
+                    written += block.len();
                 }
             })
         };
