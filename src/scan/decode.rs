@@ -10,8 +10,10 @@
 //! and the prolonged sound mark ー after a digit (what a Japanese IME types for `-`) →
 //! `-`, full-width solidus → `/` (expiry dates), ideographic space → ` `. Conversion of
 //! the legacy Japanese encodings goes through `encoding_rs` one character at a time (so
-//! every output byte knows its source offset); the folding of digits and separators is
-//! done here, on the hot path, without tables.
+//! every output byte knows its source offset), and what it makes of each one- or two-byte
+//! sequence is remembered in a process-wide table ([`CharCache`]): a decoder per character
+//! cost more than half of a `Shift_JIS` scan. The folding of digits and separators is done
+//! here, on the hot path, without tables.
 //!
 //! Buffers are chunks of a larger file, so decoding can start in the middle of a
 //! character. Each encoding re-synchronises where it safely can: UTF-16 on the code-unit
@@ -21,8 +23,37 @@
 //! how 0x5C and 0x7E read). Bytes before the synchronisation point are copied as they are.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use encoding_rs::{EUC_JP, Encoding, SHIFT_JIS};
+
+/// What `encoding_rs` makes of each one- or two-byte sequence of one encoding, filled in
+/// as sequences are met (a pure function of the bytes, so concurrent fills agree). Slot
+/// `b` is the one-byte sequence `[b]`, slot `a << 8 | b` the pair `[a, b]` (a lead byte
+/// is never 0). A slot holds 0 before its sequence was decoded, the character plus one
+/// when it decodes to exactly one character, or [`CharCache::MANY`] when it does not (a
+/// bad trail byte: U+FFFD and the byte), which takes the slow path every time. 256 KiB
+/// of zeroed static memory per encoding, touched only by the sequences a scan meets.
+struct CharCache {
+    enc: &'static Encoding,
+    slots: [AtomicU32; 1 << 16],
+}
+
+impl CharCache {
+    const MANY: u32 = u32::MAX;
+
+    /// The slot of `bytes`, when it is one or two bytes long.
+    fn slot(&self, bytes: &[u8]) -> Option<&AtomicU32> {
+        match *bytes {
+            [a] => Some(&self.slots[usize::from(a)]),
+            [a, b] => Some(&self.slots[usize::from(a) << 8 | usize::from(b)]),
+            _ => None,
+        }
+    }
+}
+
+static SHIFT_JIS_CHARS: CharCache = CharCache { enc: SHIFT_JIS, slots: [const { AtomicU32::new(0) }; 1 << 16] };
+static EUC_JP_CHARS: CharCache = CharCache { enc: EUC_JP, slots: [const { AtomicU32::new(0) }; 1 << 16] };
 
 /// A text encoding that needs a decoded view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -281,6 +312,14 @@ fn fold_utf8(s: &[u8]) -> Option<(u8, usize)> {
     }
 }
 
+/// What a fresh `enc` decoder makes of `bytes` as a whole input (malformed sequences
+/// become U+FFFD), written into `out`.
+fn decode_sequence<'a>(enc: &'static Encoding, bytes: &[u8], out: &'a mut [u8; 16]) -> &'a str {
+    let mut dec = enc.new_decoder_without_bom_handling();
+    let (_, _, written, _) = dec.decode_to_utf8(bytes, out, true);
+    std::str::from_utf8(&out[..written]).unwrap_or("\u{FFFD}")
+}
+
 /// The ASCII folding of a character. The prolonged sound mark ー (U+30FC) is folded only
 /// after a digit (see [`View::push_char`]): in words such as カード it is a letter.
 fn fold_char(c: char) -> Option<u8> {
@@ -445,9 +484,28 @@ impl View {
             self.push_folded(b, at);
             return;
         }
+        // Fixed-size appends: a slice of run-time length is a `memmove` call per character
+        // (a third of a Japanese-text scan).
         let mut tmp = [0u8; 4];
-        for &b in c.encode_utf8(&mut tmp).as_bytes() {
-            self.push(b, at);
+        let at = at as u32;
+        match *c.encode_utf8(&mut tmp).as_bytes() {
+            [a, b] => {
+                self.buf.extend_from_slice(&[a, b]);
+                self.map.extend_from_slice(&[at; 2]);
+            }
+            [a, b, c] => {
+                self.buf.extend_from_slice(&[a, b, c]);
+                self.map.extend_from_slice(&[at; 3]);
+            }
+            [a, b, c, d] => {
+                self.buf.extend_from_slice(&[a, b, c, d]);
+                self.map.extend_from_slice(&[at; 4]);
+            }
+            [a] => {
+                self.buf.push(a);
+                self.map.push(at);
+            }
+            _ => unreachable!("a char is 1 to 4 bytes of UTF-8"),
         }
     }
 
@@ -494,8 +552,20 @@ impl View {
             let (a, b) = (src[i], src[i + 1]);
             if le { u16::from_le_bytes([a, b]) } else { u16::from_be_bytes([a, b]) }
         };
+        // Four ASCII code units at a time: the high byte of each zero, the low one < 0x80.
+        let (ascii, shift) = if le { (0xFF80_FF80_FF80_FF80_u64, 0) } else { (0x80FF_80FF_80FF_80FF_u64, 8) };
         let mut i = start;
         while i + 1 < src.len() {
+            if let Some(w) = src.get(i..i + 8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")))
+                && w & ascii == 0
+            {
+                let w = w >> shift;
+                self.buf.extend_from_slice(&[w as u8, (w >> 16) as u8, (w >> 32) as u8, (w >> 48) as u8]);
+                let o = i as u32;
+                self.map.extend_from_slice(&[o, o + 2, o + 4, o + 6]);
+                i += 8;
+                continue;
+            }
             let u = unit(i);
             if u < 0x80 {
                 self.push(u as u8, i);
@@ -519,12 +589,24 @@ impl View {
         }
     }
 
-    /// One multi-byte character of `enc` at `src[i..i + len]` (or what is left of it).
-    fn legacy_char(&mut self, enc: &'static Encoding, bytes: &[u8], at: usize) {
-        let mut dec = enc.new_decoder_without_bom_handling();
+    /// One multi-byte character of `cache`'s encoding at `src[i..i + len]` (or what is
+    /// left of it), through the cache when the sequence is one or two bytes long.
+    fn legacy_char(&mut self, cache: &'static CharCache, bytes: &[u8], at: usize) {
+        let slot = cache.slot(bytes);
+        if let Some(c) = slot.and_then(|s| char::from_u32(s.load(Ordering::Relaxed).wrapping_sub(1))) {
+            self.push_char(c, at);
+            return;
+        }
         let mut out = [0u8; 16];
-        let (_, _, written, _) = dec.decode_to_utf8(bytes, &mut out, true);
-        let text = std::str::from_utf8(&out[..written]).unwrap_or("\u{FFFD}");
+        let text = decode_sequence(cache.enc, bytes, &mut out);
+        if let Some(slot) = slot {
+            let mut chars = text.chars();
+            let v = match (chars.next(), chars.next()) {
+                (Some(c), None) => u32::from(c) + 1,
+                _ => CharCache::MANY,
+            };
+            slot.store(v, Ordering::Relaxed);
+        }
         for c in text.chars() {
             self.push_char(c, at);
         }
@@ -556,12 +638,12 @@ impl View {
                     if b == 0x82 && matches!(src.get(i + 1), Some(0x4F..=0x58)) {
                         self.push_folded(b'0' + (src[i + 1] - 0x4F), i);
                     } else {
-                        self.legacy_char(SHIFT_JIS, &src[i..end], i);
+                        self.legacy_char(&SHIFT_JIS_CHARS, &src[i..end], i);
                     }
                     i = end;
                 }
                 _ => {
-                    self.legacy_char(SHIFT_JIS, &src[i..=i], i);
+                    self.legacy_char(&SHIFT_JIS_CHARS, &src[i..=i], i);
                     i += 1;
                 }
             }
@@ -588,7 +670,7 @@ impl View {
             if b == 0xA3 && matches!(src.get(i + 1), Some(0xB0..=0xB9)) {
                 self.push_folded(b'0' + (src[i + 1] - 0xB0), i);
             } else {
-                self.legacy_char(EUC_JP, &src[i..end], i);
+                self.legacy_char(&EUC_JP_CHARS, &src[i..end], i);
             }
             i = end;
         }
@@ -641,7 +723,7 @@ impl View {
                     self.push_folded(b'0' + (t - 0x30), i);
                 } else {
                     // JIS X 0208 is EUC-JP without the high bits.
-                    self.legacy_char(EUC_JP, &[b | 0x80, t | 0x80], i);
+                    self.legacy_char(&EUC_JP_CHARS, &[b | 0x80, t | 0x80], i);
                 }
                 i += 2;
             } else {
@@ -724,6 +806,95 @@ mod tests {
                     .collect(),
             };
             assert_eq!(&src[o..o + four.len()], &four[..], "{enc:?}");
+        }
+    }
+
+    /// Every one- and two-byte sequence of both legacy encodings, decoded twice (the first
+    /// fills the cache, the second reads it), gives what a fresh decoder makes of it.
+    #[test]
+    fn char_cache_agrees_with_a_fresh_decoder_on_every_short_sequence() {
+        for cache in [&SHIFT_JIS_CHARS, &EUC_JP_CHARS] {
+            let seqs =
+                (0..=255u8).map(|a| vec![a]).chain((1..=255u8).flat_map(|a| (0..=255u8).map(move |b| vec![a, b])));
+            for bytes in seqs {
+                let mut out = [0u8; 16];
+                let want = decode_sequence(cache.enc, &bytes, &mut out).to_string();
+                let mut reference = View::new();
+                want.chars().for_each(|c| reference.push_char(c, 7));
+                for round in ["filling", "cached"] {
+                    let mut v = View::new();
+                    v.legacy_char(cache, &bytes, 7);
+                    assert_eq!(
+                        (&v.buf, &v.map),
+                        (&reference.buf, &reference.map),
+                        "{} {bytes:02x?} {round}",
+                        cache.enc.name()
+                    );
+                }
+            }
+        }
+    }
+
+    /// The per-unit UTF-16 walk the four-units-at-a-time ASCII path must agree with.
+    fn utf16_reference(src: &[u8], abs: u64, le: bool) -> View {
+        let mut v = View::new();
+        let start = usize::from(abs % 2 == 1).min(src.len());
+        v.copy(&src[..start], 0);
+        let unit = |i: usize| {
+            if le { u16::from_le_bytes([src[i], src[i + 1]]) } else { u16::from_be_bytes([src[i], src[i + 1]]) }
+        };
+        let mut i = start;
+        while i + 1 < src.len() {
+            let u = unit(i);
+            if u < 0x80 {
+                v.push(u as u8, i);
+                i += 2;
+                continue;
+            }
+            let (c, len) = if (0xD800..0xDC00).contains(&u) && i + 3 < src.len() {
+                match char::decode_utf16([u, unit(i + 2)]).next() {
+                    Some(Ok(c)) => (c, 4),
+                    _ => (char::REPLACEMENT_CHARACTER, 2),
+                }
+            } else {
+                (char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER), 2)
+            };
+            v.push_char(c, i);
+            i += len;
+        }
+        if i < src.len() {
+            v.push(src[i], i);
+        }
+        v.map.push(src.len() as u32);
+        v
+    }
+
+    proptest::proptest! {
+        /// Mostly-ASCII UTF-16 (so the fast path runs, and stops at every kind of unit)
+        /// in both byte orders and at both chunk parities.
+        #[test]
+        fn utf16_fast_path_matches_the_per_unit_walk(
+            units in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => 0x20u16..0x7F,
+                    1 => 0u16..0x100,
+                    1 => proptest::sample::select(vec![0xFF11u16, 0x30FC, 0x3000, 0xD83D, 0xDE00, 0xDC00, 0x8000, 0x0080]),
+                ],
+                0..80,
+            ),
+            le in proptest::bool::ANY,
+            abs in 0u64..2,
+            tail in proptest::bool::ANY,
+        ) {
+            let mut src: Vec<u8> = units.iter().flat_map(|&u| if le { u.to_le_bytes() } else { u.to_be_bytes() }).collect();
+            if tail {
+                src.push(0x41);
+            }
+            let enc = if le { TextEncoding::Utf16Le } else { TextEncoding::Utf16Be };
+            let mut v = View::new();
+            v.decode(enc, &src, abs);
+            let want = utf16_reference(&src, abs, le);
+            proptest::prop_assert_eq!((&v.buf, &v.map, &v.folds), (&want.buf, &want.map, &want.folds));
         }
     }
 
