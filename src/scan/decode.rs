@@ -11,7 +11,7 @@
 //! `-`, full-width solidus → `/` (expiry dates), ideographic space → ` `. Conversion of
 //! the legacy Japanese encodings goes through `encoding_rs` one character at a time (so
 //! every output byte knows its source offset), and what it makes of each one- or two-byte
-//! sequence is remembered in a process-wide table ([`CharCache`]): a decoder per character
+//! sequence is remembered in a process-wide table (`CharCache`): a decoder per character
 //! cost more than half of a `Shift_JIS` scan. The folding of digits and separators is done
 //! here, on the hot path, without tables.
 //!
@@ -32,28 +32,41 @@ use encoding_rs::{EUC_JP, Encoding, SHIFT_JIS};
 /// `b` is the one-byte sequence `[b]`, slot `a << 8 | b` the pair `[a, b]` (a lead byte
 /// is never 0). A slot holds 0 before its sequence was decoded, the character plus one
 /// when it decodes to exactly one character, or [`CharCache::MANY`] when it does not (a
-/// bad trail byte: U+FFFD and the byte), which takes the slow path every time. 256 KiB
-/// of zeroed static memory per encoding, touched only by the sequences a scan meets.
+/// bad trail byte: U+FFFD and the byte), which takes the slow path every time. The slots
+/// are zero-initialised statics (`.bss`: 256 KiB per encoding, not in the binary), of
+/// which a scan touches only the pages its sequences fall in.
+#[derive(Clone, Copy)]
 struct CharCache {
     enc: &'static Encoding,
-    slots: [AtomicU32; 1 << 16],
+    slots: &'static [AtomicU32; 1 << 16],
 }
+
+static SHIFT_JIS_SLOTS: [AtomicU32; 1 << 16] = [const { AtomicU32::new(0) }; 1 << 16];
+static EUC_JP_SLOTS: [AtomicU32; 1 << 16] = [const { AtomicU32::new(0) }; 1 << 16];
 
 impl CharCache {
     const MANY: u32 = u32::MAX;
 
+    fn shift_jis() -> CharCache {
+        CharCache { enc: SHIFT_JIS, slots: &SHIFT_JIS_SLOTS }
+    }
+
+    fn euc_jp() -> CharCache {
+        CharCache { enc: EUC_JP, slots: &EUC_JP_SLOTS }
+    }
+
     /// The slot of `bytes`, when it is one or two bytes long.
-    fn slot(&self, bytes: &[u8]) -> Option<&AtomicU32> {
+    fn slot(self, bytes: &[u8]) -> Option<&'static AtomicU32> {
         match *bytes {
             [a] => Some(&self.slots[usize::from(a)]),
-            [a, b] => Some(&self.slots[usize::from(a) << 8 | usize::from(b)]),
+            [a, b] => {
+                debug_assert_ne!(a, 0, "a lead byte is never 0");
+                Some(&self.slots[usize::from(a) << 8 | usize::from(b)])
+            }
             _ => None,
         }
     }
 }
-
-static SHIFT_JIS_CHARS: CharCache = CharCache { enc: SHIFT_JIS, slots: [const { AtomicU32::new(0) }; 1 << 16] };
-static EUC_JP_CHARS: CharCache = CharCache { enc: EUC_JP, slots: [const { AtomicU32::new(0) }; 1 << 16] };
 
 /// A text encoding that needs a decoded view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -591,7 +604,7 @@ impl View {
 
     /// One multi-byte character of `cache`'s encoding at `src[i..i + len]` (or what is
     /// left of it), through the cache when the sequence is one or two bytes long.
-    fn legacy_char(&mut self, cache: &'static CharCache, bytes: &[u8], at: usize) {
+    fn legacy_char(&mut self, cache: CharCache, bytes: &[u8], at: usize) {
         let slot = cache.slot(bytes);
         if let Some(c) = slot.and_then(|s| char::from_u32(s.load(Ordering::Relaxed).wrapping_sub(1))) {
             self.push_char(c, at);
@@ -638,12 +651,12 @@ impl View {
                     if b == 0x82 && matches!(src.get(i + 1), Some(0x4F..=0x58)) {
                         self.push_folded(b'0' + (src[i + 1] - 0x4F), i);
                     } else {
-                        self.legacy_char(&SHIFT_JIS_CHARS, &src[i..end], i);
+                        self.legacy_char(CharCache::shift_jis(), &src[i..end], i);
                     }
                     i = end;
                 }
                 _ => {
-                    self.legacy_char(&SHIFT_JIS_CHARS, &src[i..=i], i);
+                    self.legacy_char(CharCache::shift_jis(), &src[i..=i], i);
                     i += 1;
                 }
             }
@@ -670,7 +683,7 @@ impl View {
             if b == 0xA3 && matches!(src.get(i + 1), Some(0xB0..=0xB9)) {
                 self.push_folded(b'0' + (src[i + 1] - 0xB0), i);
             } else {
-                self.legacy_char(&EUC_JP_CHARS, &src[i..end], i);
+                self.legacy_char(CharCache::euc_jp(), &src[i..end], i);
             }
             i = end;
         }
@@ -723,7 +736,7 @@ impl View {
                     self.push_folded(b'0' + (t - 0x30), i);
                 } else {
                     // JIS X 0208 is EUC-JP without the high bits.
-                    self.legacy_char(&EUC_JP_CHARS, &[b | 0x80, t | 0x80], i);
+                    self.legacy_char(CharCache::euc_jp(), &[b | 0x80, t | 0x80], i);
                 }
                 i += 2;
             } else {
@@ -813,7 +826,7 @@ mod tests {
     /// fills the cache, the second reads it), gives what a fresh decoder makes of it.
     #[test]
     fn char_cache_agrees_with_a_fresh_decoder_on_every_short_sequence() {
-        for cache in [&SHIFT_JIS_CHARS, &EUC_JP_CHARS] {
+        for cache in [CharCache::shift_jis(), CharCache::euc_jp()] {
             let seqs =
                 (0..=255u8).map(|a| vec![a]).chain((1..=255u8).flat_map(|a| (0..=255u8).map(move |b| vec![a, b])));
             for bytes in seqs {
@@ -830,6 +843,8 @@ mod tests {
                         "{} {bytes:02x?} {round}",
                         cache.enc.name()
                     );
+                    let slot = cache.slot(&bytes).expect("a short sequence has a slot").load(Ordering::Relaxed);
+                    assert_ne!(slot, 0, "{} {bytes:02x?}: the slot was filled", cache.enc.name());
                 }
             }
         }
@@ -889,6 +904,10 @@ mod tests {
             let mut src: Vec<u8> = units.iter().flat_map(|&u| if le { u.to_le_bytes() } else { u.to_be_bytes() }).collect();
             if tail {
                 src.push(0x41);
+            }
+            // At an odd chunk start the units begin at byte 1: keep them aligned there.
+            if abs == 1 {
+                src.insert(0, 0x00);
             }
             let enc = if le { TextEncoding::Utf16Le } else { TextEncoding::Utf16Be };
             let mut v = View::new();
