@@ -899,9 +899,16 @@ fn trigger(kind: Kind, src: &[u8], i: usize) -> usize {
             if lb > 0 {
                 return 1 + lb;
             }
-            // An escape next to another escape: `=34=31`, not `id=12`.
+            // An escape next to another escape (`=34=31`, not `id=12`), or right before a
+            // line end (`=20` for a trailing space) or a soft line break (`=34=` + line end).
+            // Not one byte before a line end: `uid=965` ends many log lines.
             let esc = |j: usize| src.get(j) == Some(&b'=') && hex2(src, j + 1, n).is_some();
-            if esc(i) && (esc(i + 3) || line_break(src, i + 4) > 0 || (i >= 3 && esc(i - 3))) { 3 } else { 0 }
+            let soft = |j: usize| src.get(j) == Some(&b'=') && line_break(src, j + 1) > 0;
+            if esc(i) && (esc(i + 3) || line_break(src, i + 3) > 0 || soft(i + 3) || (i >= 3 && esc(i - 3))) {
+                3
+            } else {
+                0
+            }
         }
         Kind::Entity => entity_len(src, i, n).map_or(0, |(_, len)| len),
         Kind::Base64 | Kind::Xml => {
