@@ -5,6 +5,10 @@
 //! [`lower_priority`] before any thread is started (the signal handler's, the worker
 //! pools), and the whole run is covered.
 //!
+//! Also `lseek` with `SEEK_DATA` / `SEEK_HOLE`, which finds the holes of sparse files
+//! (VM images, preallocated database files, core dumps) so the reader can write their
+//! zeros itself instead of reading them.
+//!
 //! The system calls here are the only `unsafe` code in the crate; none takes a pointer.
 
 use std::io;
@@ -57,6 +61,33 @@ fn set_io_class(tid: libc::pid_t, class: u32) -> io::Result<()> {
         libc::syscall(libc::SYS_ioprio_set, libc::c_long::from(IOPRIO_WHO_PROCESS), libc::c_long::from(tid), prio)
     };
     if r == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Where the data of `file` at or after `offset` starts (`SEEK_DATA`): `offset` itself when
+/// it is in data, `None` when no data follows (`ENXIO`: a hole runs to the end of the
+/// file, or `offset` is at or past it). A file system without hole support reports the
+/// whole file as data. Moves the file offset, which pansweep never reads from (all its
+/// file reads are positional).
+pub fn seek_data(file: &std::fs::File, offset: u64) -> io::Result<Option<u64>> {
+    match lseek(file, offset, libc::SEEK_DATA) {
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
+        r => r.map(Some),
+    }
+}
+
+/// Where the first hole of `file` at or after `offset` starts (`SEEK_HOLE`; the end of
+/// the file counts as one). Moves the file offset, like [`seek_data`].
+pub fn seek_hole(file: &std::fs::File, offset: u64) -> io::Result<u64> {
+    lseek(file, offset, libc::SEEK_HOLE)
+}
+
+#[allow(unsafe_code)]
+fn lseek(file: &std::fs::File, offset: u64, whence: libc::c_int) -> io::Result<u64> {
+    use std::os::fd::AsRawFd;
+    let offset = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: lseek(fd, offset, whence) takes integers only; `file` keeps the fd open.
+    let r = unsafe { libc::lseek(file.as_raw_fd(), offset, whence) };
+    u64::try_from(r).map_err(|_| io::Error::last_os_error())
 }
 
 /// The I/O scheduling class of thread `tid` (0: the caller), as `ioprio_get` reports it
