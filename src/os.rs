@@ -9,7 +9,8 @@
 //! (VM images, preallocated database files, core dumps) so the reader can write their
 //! zeros itself instead of reading them.
 //!
-//! The system calls here are the only `unsafe` code in the crate; none takes a pointer.
+//! Besides the scan kernel's SIMD code, the system calls here are the only `unsafe` code
+//! in the crate; none takes a pointer.
 
 use std::io;
 
