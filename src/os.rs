@@ -67,8 +67,8 @@ fn set_io_class(tid: libc::pid_t, class: u32) -> io::Result<()> {
 /// Where the data of `file` at or after `offset` starts (`SEEK_DATA`): `offset` itself when
 /// it is in data, `None` when no data follows (`ENXIO`: a hole runs to the end of the
 /// file, or `offset` is at or past it). A file system without hole support reports the
-/// whole file as data. Moves the file offset, which pansweep never reads from (all its
-/// file reads are positional).
+/// whole file as data. Moves the file offset, which the file reader never uses (its reads
+/// are positional, `pread`).
 pub fn seek_data(file: &std::fs::File, offset: u64) -> io::Result<Option<u64>> {
     match lseek(file, offset, libc::SEEK_DATA) {
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),

@@ -198,7 +198,8 @@ pub struct Reader {
     skip: Vec<std::ops::Range<usize>>,
     /// What the last scan that failed had read before its error.
     partial: PieceStats,
-    /// `--max-rate`: charged for every byte [`Reader::scan_piece`] reads from disk.
+    /// `--max-rate`: charged for every byte [`Reader::scan_piece`] reads from disk (not for
+    /// the holes of a sparse file, which are not read).
     throttle: Option<Arc<Throttle>>,
 }
 
@@ -236,41 +237,44 @@ fn read_full_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usiz
 /// written as zeros here instead of read, and each read stops at the next hole. Reading a
 /// hole costs the kernel a zeroed page-cache page and a copy per 4 KiB: 80 % of the time
 /// of a scan of a mostly empty 2 GiB file. Any error from the seeks falls back to plain
-/// reads for the rest of the buffer.
-fn read_sparse_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usize> {
+/// reads. Returns the bytes filled and, in `read`, how many of them came from the disk
+/// (what `--max-rate` charges).
+///
+/// A hole that runs to the end of the file is filled only up to the size taken *before*
+/// the seek: bytes appended after it are read, never taken for zeros. (File systems whose
+/// `SEEK_DATA` has reported holes over data still being written, such as `OpenZFS` before
+/// 2.2.2, are not told apart.)
+fn read_sparse_at(file: &File, buf: &mut [u8], mut offset: u64, read: &mut u64) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         let want = (buf.len() - done) as u64;
-        let read_to = match crate::os::seek_data(file, offset) {
-            // A hole up to `data`, which is before the end of the file.
-            Ok(Some(data)) if data > offset => {
-                let n = (data - offset).min(want) as usize;
-                buf[done..done + n].fill(0);
-                done += n;
-                offset += n as u64;
-                continue;
-            }
-            // In data: read it up to the next hole.
-            Ok(Some(_)) => crate::os::seek_hole(file, offset).ok().filter(|&h| h > offset),
-            // A hole runs to the end of the file (or this is the end).
-            Ok(None) => {
-                let size = file.metadata().map_err(|e| ReadAfter::wrap(e, done))?.len();
-                let n = size.saturating_sub(offset).min(want) as usize;
-                if n == 0 {
-                    break;
+        let size = file.metadata().map_err(|e| ReadAfter::wrap(e, done))?.len();
+        // Where the data to read ends (`None`: read what is there).
+        let read_to = if offset >= size {
+            None
+        } else {
+            match crate::os::seek_data(file, offset) {
+                // A hole up to `data`; or, without data after `offset`, to the end as it
+                // was before the seek.
+                Ok(hole_to) if hole_to.is_none_or(|d| d > offset) => {
+                    let n = (hole_to.unwrap_or(size).min(size) - offset).min(want) as usize;
+                    buf[done..done + n].fill(0);
+                    done += n;
+                    offset += n as u64;
+                    continue;
                 }
-                buf[done..done + n].fill(0);
-                done += n;
-                offset += n as u64;
-                continue;
+                // In data: read it up to the next hole.
+                Ok(_) => crate::os::seek_hole(file, offset).ok().filter(|&h| h > offset),
+                Err(_) => None,
             }
-            Err(_) => None,
         };
         let n = read_to.map_or(want, |h| (h - offset).min(want)) as usize;
         let got = read_full_at(file, &mut buf[done..done + n], offset).map_err(|e| {
             let (got, e) = ReadAfter::split(e);
+            *read += got as u64;
             ReadAfter::wrap(e, done + got)
         })?;
+        *read += got as u64;
         done += got;
         offset += got as u64;
         if got < n {
@@ -386,9 +390,17 @@ impl Reader {
         // whose data the seeks report as one region).
         let sparse = file.metadata().is_ok_and(|m| m.blocks().saturating_mul(512) < m.len());
         let mut fill = |buf: &mut [u8], at| {
-            let n = if sparse { read_sparse_at(file, buf, at)? } else { read_full_at(file, buf, at)? };
+            // Holes are not read from disk: `--max-rate` is charged for the rest only.
+            let mut read = 0;
+            let n = if sparse {
+                read_sparse_at(file, buf, at, &mut read)?
+            } else {
+                let n = read_full_at(file, buf, at)?;
+                read = n as u64;
+                n
+            };
             if let Some(t) = &throttle {
-                t.take(n as u64, cancel);
+                t.take(read, cancel);
             }
             Ok(n)
         };
@@ -895,10 +907,43 @@ mod tests {
             for n in [0, 1, 4096, 10_000, CHUNK, 3 * CHUNK] {
                 let (mut plain, mut sparse) = (vec![0xAAu8; n], vec![0x55u8; n]);
                 let a = read_full_at(&f, &mut plain, offset).unwrap();
-                let b = read_sparse_at(&f, &mut sparse, offset).unwrap();
+                let mut read = 0;
+                let b = read_sparse_at(&f, &mut sparse, offset, &mut read).unwrap();
                 assert_eq!(a, b, "length at {offset}+{n}");
                 assert!(plain[..a] == sparse[..b], "bytes at {offset}+{n}");
+                assert!(read <= b as u64, "read {read} of {b} at {offset}+{n}");
             }
+        }
+        // Holes are not read, so not charged to `--max-rate`; data is.
+        for (offset, n, disk) in [(2 << 20, 10_000, false), (0, 4096, true), ((8 << 20) + 4000, 100, true)] {
+            let mut read = 0;
+            let got = read_sparse_at(&f, &mut vec![0u8; n], offset, &mut read).unwrap();
+            assert_eq!(got, n);
+            assert_eq!(read > 0, disk, "{offset}+{n}: {read} bytes read");
+        }
+    }
+
+    /// The bytes the pieces of a scan of `path` report as scanned.
+    fn scanned_bytes(path: &Path, pieces: &[Piece]) -> u64 {
+        let s = scanner();
+        let f = open(path).unwrap();
+        let probe = Probe::of(&read_head(&f, decode::SNIFF_BYTES).unwrap(), &s);
+        let mut r = Reader::new();
+        let cancel = AtomicBool::new(false);
+        pieces.iter().map(|p| r.scan_piece(&f, *p, Some(&probe), &s, &cancel, &mut |_| {}).unwrap().bytes).sum()
+    }
+
+    #[test]
+    fn zero_rounds_and_holes_count_as_scanned_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        let (path, _) = sparse_file(d.path(), &make_pan("45"));
+        for pieces in [vec![Piece::WHOLE], Piece::split(9 << 20, 300_000)] {
+            assert_eq!(scanned_bytes(&path, &pieces), 9 << 20);
+        }
+        let zeros = d.path().join("zeros.bin");
+        std::fs::write(&zeros, vec![0u8; (3 << 20) + 5]).unwrap();
+        for pieces in [vec![Piece::WHOLE], Piece::split((3 << 20) + 5, 300_000)] {
+            assert_eq!(scanned_bytes(&zeros, &pieces), (3 << 20) + 5);
         }
     }
 
