@@ -229,7 +229,10 @@ struct Ctx<'a> {
     cancel: &'a AtomicBool,
     results: Sender<Msg>,
     pieces_tx: Sender<PieceJob>,
-    pending_pieces: &'a AtomicUsize,
+    /// Files queued or being scanned, plus pieces queued or being scanned: a worker that
+    /// finds the walk over stops only when this is 0 (a file being scanned may still be
+    /// split into pieces for it).
+    pending_work: &'a AtomicUsize,
     next_file_id: &'a AtomicU64,
     /// Forensic mode: owner names for evidence records (`None`: not forensic).
     owners: Option<&'a Owners>,
@@ -269,7 +272,7 @@ pub fn run_scan(
     let (jobs_tx, jobs_rx) = bounded::<Job>(threads * 64);
     let (pieces_tx, pieces_rx) = unbounded::<PieceJob>();
     let (results_tx, results_rx) = bounded::<Msg>(threads * 16);
-    let pending_pieces = AtomicUsize::new(0);
+    let pending_work = AtomicUsize::new(0);
     let next_file_id = AtomicU64::new(0);
     let walk_error: std::sync::Mutex<Option<walk::WalkError>> = std::sync::Mutex::new(None);
     // Forensic mode: directories' and links' access times, noted as the walk meets them
@@ -303,10 +306,20 @@ pub fn run_scan(
         // Walker.
         let walk_results = results_tx.clone();
         let walk_error = &walk_error;
+        let pending = &pending_work;
         s.spawn(move || {
             let visit = |e: Entry| match e {
                 Entry::File(p) => match remembered(job, &p) {
-                    Remembered::Read(key) => send_unless_cancelled(&jobs_tx, Job::File(p, key), cancel),
+                    Remembered::Read(key) => {
+                        // Counted before it is queued, so no worker can see the walk over
+                        // and nothing pending while a file that may be split is on its way.
+                        pending.fetch_add(1, Ordering::Release);
+                        let sent = send_unless_cancelled(&jobs_tx, Job::File(p, key), cancel);
+                        if !sent {
+                            pending.fetch_sub(1, Ordering::Release);
+                        }
+                        sent
+                    }
                     Remembered::Cached(msg) => walk_results.send(msg).is_ok(),
                     Remembered::Done => true,
                 },
@@ -319,7 +332,7 @@ pub fn run_scan(
         // Workers. They own the last result sender, so the writer's channel closes when
         // the pool is done.
         let (jobs_rx, pieces_rx) = (&jobs_rx, &pieces_rx);
-        let (pool, pending_pieces, next_file_id) = (&pool, &pending_pieces, &next_file_id);
+        let (pool, pending_work, next_file_id) = (&pool, &pending_work, &next_file_id);
         let (owners, atime_lost) = (owners.as_ref(), &atime_lost);
         s.spawn(move || {
             let ctx = Ctx {
@@ -328,7 +341,7 @@ pub fn run_scan(
                 cancel,
                 results: results_tx,
                 pieces_tx,
-                pending_pieces,
+                pending_work,
                 next_file_id,
                 owners,
                 atime_lost,
@@ -436,11 +449,13 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
     loop {
         if ctx.cancel.load(Ordering::Relaxed) {
             // Drop queued work; the walker stops on its own.
-            while jobs.try_recv().is_ok() {}
-            while pieces.try_recv().is_ok() {
-                ctx.pending_pieces.fetch_sub(1, Ordering::Relaxed);
+            while jobs.try_recv().is_ok() {
+                ctx.pending_work.fetch_sub(1, Ordering::Relaxed);
             }
-            if jobs.is_empty() && ctx.pending_pieces.load(Ordering::Relaxed) == 0 {
+            while pieces.try_recv().is_ok() {
+                ctx.pending_work.fetch_sub(1, Ordering::Relaxed);
+            }
+            if jobs.is_empty() && ctx.pending_work.load(Ordering::Relaxed) == 0 {
                 return;
             }
         }
@@ -451,7 +466,7 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
                 recv(pieces) -> p => match p { Ok(p) => Job::Piece(p), Err(_) => return },
                 recv(jobs) -> j => if let Ok(j) = j { j } else {
                     // The walk is over: wait only for pieces other workers still queue.
-                    if ctx.pending_pieces.load(Ordering::Acquire) == 0 {
+                    if ctx.pending_work.load(Ordering::Acquire) == 0 {
                         return;
                     }
                     match pieces.recv_timeout(Duration::from_millis(20)) {
@@ -464,11 +479,16 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
         // A bug (ours or a parser's) on one input must not stop the run: the item is
         // reported as not scanned, and the worker goes on with fresh buffers.
         let msg = match job {
-            Job::File(path, key) => panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path, key)))
-                .unwrap_or_else(|_| {
-                    reader = new_reader();
-                    Some(Msg::Skip(internal_error(&path.display().to_string())))
-                }),
+            Job::File(path, key) => {
+                let m = panic::catch_unwind(AssertUnwindSafe(|| scan_file(ctx, &mut reader, &path, key)))
+                    .unwrap_or_else(|_| {
+                        reader = new_reader();
+                        Some(Msg::Skip(internal_error(&path.display().to_string())))
+                    });
+                // Its pieces, if it was split, were counted before this.
+                ctx.pending_work.fetch_sub(1, Ordering::Release);
+                m
+            }
             Job::Piece(p) => {
                 let m = panic::catch_unwind(AssertUnwindSafe(|| scan_one_piece(ctx, &mut reader, &p))).unwrap_or_else(
                     |_| {
@@ -478,7 +498,7 @@ fn worker(ctx: &Ctx<'_>, jobs: &Receiver<Job>, pieces: &Receiver<PieceJob>) {
                     },
                 );
                 let m = piece_done(ctx, &p, m);
-                ctx.pending_pieces.fetch_sub(1, Ordering::Release);
+                ctx.pending_work.fetch_sub(1, Ordering::Release);
                 Some(m)
             }
         };
@@ -643,9 +663,9 @@ fn scan_file(ctx: &Ctx<'_>, reader: &mut Reader, path: &Path, key: Option<PathKe
             if index == 0 {
                 first = Some(pj);
             } else {
-                ctx.pending_pieces.fetch_add(1, Ordering::Release);
+                ctx.pending_work.fetch_add(1, Ordering::Release);
                 if ctx.pieces_tx.send(pj).is_err() {
-                    ctx.pending_pieces.fetch_sub(1, Ordering::Release);
+                    ctx.pending_work.fetch_sub(1, Ordering::Release);
                 }
             }
         }
@@ -1345,7 +1365,7 @@ mod tests {
             cancel: &cancel,
             results,
             pieces_tx,
-            pending_pieces: &pending,
+            pending_work: &pending,
             next_file_id: &ids,
             owners: None,
             atime_lost: &lost,
