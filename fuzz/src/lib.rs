@@ -192,14 +192,7 @@ impl Candidates {
         use pansweep::scan::decode::{TextEncoding, View};
         use pansweep::scan::embedded::{Embedded, EmbeddedLimits};
         let mut view = View::new();
-        for enc in [
-            TextEncoding::Utf8,
-            TextEncoding::Utf16Le,
-            TextEncoding::Utf16Be,
-            TextEncoding::ShiftJis,
-            TextEncoding::EucJp,
-            TextEncoding::Iso2022Jp,
-        ] {
+        for enc in TextEncoding::ALL {
             view.decode(enc, bytes, 0);
             self.add_text(&String::from_utf8_lossy(&view.buf));
         }

@@ -86,6 +86,16 @@ pub enum TextEncoding {
 }
 
 impl TextEncoding {
+    /// Every encoding, in declaration order (tests and fuzz targets go through them all).
+    pub const ALL: [TextEncoding; 6] = [
+        TextEncoding::Utf8,
+        TextEncoding::Utf16Le,
+        TextEncoding::Utf16Be,
+        TextEncoding::ShiftJis,
+        TextEncoding::EucJp,
+        TextEncoding::Iso2022Jp,
+    ];
+
     /// The name used in reports (`encoding` field).
     pub fn name(self) -> &'static str {
         match self {

@@ -1050,14 +1050,7 @@ mod tests {
             }
         };
         let d = tempfile::tempdir().unwrap();
-        for enc in [
-            TextEncoding::Utf8,
-            TextEncoding::Utf16Le,
-            TextEncoding::Utf16Be,
-            TextEncoding::ShiftJis,
-            TextEncoding::EucJp,
-            TextEncoding::Iso2022Jp,
-        ] {
+        for enc in TextEncoding::ALL {
             let part = encoded(enc);
             let mut bytes = part.clone();
             bytes.resize(bytes.len() + (3 << 20) + 2, 0);
