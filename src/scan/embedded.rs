@@ -899,16 +899,15 @@ fn trigger(kind: Kind, src: &[u8], i: usize) -> usize {
             if lb > 0 {
                 return 1 + lb;
             }
-            // An escape next to another escape (`=34=31`, not `id=12`), or right before a
-            // line end (`=20` for a trailing space) or a soft line break (`=34=` + line end).
-            // Not one byte before a line end: `uid=965` ends many log lines.
+            // An escape next to another escape (`=34=31`, not `id=12`) or before a soft line
+            // break (`=34=` + line end), or an escaped digit right before a line end (a
+            // card number's last digit). Any other escape before a line end (`=20`, a
+            // trailing space) decodes to nothing a card number can end with, and log lines
+            // end in `uid=13` all the time: each such chunk used to get the full decoder walk.
             let esc = |j: usize| src.get(j) == Some(&b'=') && hex2(src, j + 1, n).is_some();
             let soft = |j: usize| src.get(j) == Some(&b'=') && line_break(src, j + 1) > 0;
-            if esc(i) && (esc(i + 3) || line_break(src, i + 3) > 0 || soft(i + 3) || (i >= 3 && esc(i - 3))) {
-                3
-            } else {
-                0
-            }
+            let digit_at_end = || line_break(src, i + 3) > 0 && hex2(src, i + 1, n).is_some_and(|b| b.is_ascii_digit());
+            if esc(i) && (esc(i + 3) || soft(i + 3) || (i >= 3 && esc(i - 3)) || digit_at_end()) { 3 } else { 0 }
         }
         Kind::Entity => entity_len(src, i, n).map_or(0, |(_, len)| len),
         Kind::Base64 | Kind::Xml => {

@@ -330,8 +330,8 @@ fn may_contain_gates_every_decoder() {
         "\"\\u0034\\u0031\"".to_string(),
         "=34=31=31=31".to_string(),
         "4111 1111=\r\n 1111 1111".to_string(),
-        "card 4111=20\n1111 1111 1111\n".to_string(),
-        "card 4111=20\r\n1111 1111 1111\n".to_string(),
+        "card 4111 1111 1111 111=31\n".to_string(),
+        "card 4111 1111 1111 111=31\r\n".to_string(),
         "card 4111=20=\n1111 1111 1111\n".to_string(),
         "&#52;&#49;".to_string(),
         "<w:t>4111</w:t><w:t>1111</w:t>".to_string(),
@@ -344,6 +344,9 @@ fn may_contain_gates_every_decoder() {
         // once passed every chunk of a web log to the decoders: half the scan time).
         "10.0.0.1 - - [22/Oct/2024:11:11:30 +0000] \"GET / HTTP/1.1\" 200 512 rt=0.064 uid=965\n",
         "status=404\r\nsize=123\n",
+        // Nor is one that decodes to anything but a digit there.
+        "10.0.0.1 - - [22/Oct/2024:11:11:30 +0000] \"GET / HTTP/1.1\" 200 512 rt=0.064 uid=13\n",
+        "line with a trailing space=20\r\n",
         "plain text with 100% certainty and 4111 1111 1111 1111\n",
         "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef\n",
     ] {
@@ -359,6 +362,7 @@ fn pre_test_lets_through_what_the_decoders_find() {
         "q=card&no=4111+1111+1111+1111&x=1\n",
         "card 4111&nbsp;1111&nbsp;1111&nbsp;1111\n",
         "card 4111=20=31111=201111=201111\n",
+        "card 4111 1111 1111 111=31\n",
         "card 4111 1111 1111 111%31 ok\n",
         "card 4111<br>1111<br>1111<br>1111\n",
         // Second level: what the first decodes is decoded again.
