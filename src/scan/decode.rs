@@ -335,6 +335,18 @@ fn fold_utf8(s: &[u8]) -> Option<(u8, usize)> {
     }
 }
 
+/// The character a non-ASCII UTF-16 code unit `u` starts, with `next` the unit after it
+/// (when the buffer has one), and how many bytes it takes: a surrogate pair is one
+/// character of 4 bytes; an unpaired surrogate is U+FFFD of 2.
+fn utf16_char(u: u16, next: Option<u16>) -> (char, usize) {
+    if (0xD800..0xDC00).contains(&u)
+        && let Some(Ok(c)) = next.and_then(|lo| char::decode_utf16([u, lo]).next())
+    {
+        return (c, 4);
+    }
+    (char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER), 2)
+}
+
 /// What a fresh `enc` decoder makes of `bytes` as a whole input (malformed sequences
 /// become U+FFFD), written into `out`.
 fn decode_sequence<'a>(enc: &'static Encoding, bytes: &[u8], out: &'a mut [u8; 16]) -> &'a str {
@@ -595,15 +607,7 @@ impl View {
                 i += 2;
                 continue;
             }
-            let (c, len) = if (0xD800..0xDC00).contains(&u) && i + 3 < src.len() {
-                let lo = unit(i + 2);
-                match char::decode_utf16([u, lo]).next() {
-                    Some(Ok(c)) => (c, 4),
-                    _ => (char::REPLACEMENT_CHARACTER, 2),
-                }
-            } else {
-                (char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER), 2)
-            };
+            let (c, len) = utf16_char(u, (i + 3 < src.len()).then(|| unit(i + 2)));
             self.push_char(c, i);
             i += len;
         }
@@ -876,14 +880,7 @@ mod tests {
                 i += 2;
                 continue;
             }
-            let (c, len) = if (0xD800..0xDC00).contains(&u) && i + 3 < src.len() {
-                match char::decode_utf16([u, unit(i + 2)]).next() {
-                    Some(Ok(c)) => (c, 4),
-                    _ => (char::REPLACEMENT_CHARACTER, 2),
-                }
-            } else {
-                (char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER), 2)
-            };
+            let (c, len) = utf16_char(u, (i + 3 < src.len()).then(|| unit(i + 2)));
             v.push_char(c, i);
             i += len;
         }
